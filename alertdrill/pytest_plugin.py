@@ -1,0 +1,89 @@
+"""pytest plugin: options and session fixtures over the core, which works without pytest.
+
+Options live in one ``alertdrill`` group; each has an environment variable, and every fixture can be
+overridden in a conftest. The stack is session-scoped (starting it costs seconds) and reverted to a
+clean state by the scenarios' own fixtures.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from alertdrill.settings import DEFAULT_TIME_SCALE, RunSettings, env_float
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("alertdrill", "alertdrill: prove documented alerts")
+    group.addoption("--time-scale", type=float, default=None,
+                    help=f"divide rule durations by this (env ALERTDRILL_TIME_SCALE, default {DEFAULT_TIME_SCALE:g}); "
+                         "1 = production timing")
+    group.addoption("--rules", action="append", default=None, metavar="PATH",
+                    help="test this rule file instead of the shipped rules (repeatable; env ALERTDRILL_RULES, "
+                         "colon-separated)")
+    group.addoption("--stack-name", default=None,
+                    help="name of the session's native stack (env ALERTDRILL_STACK_NAME, default pytest)")
+    group.addoption("--load-workers", type=int, default=None,
+                    help="run Locust distributed with this many worker processes (default 0: local)")
+    group.addoption("--strict-coverage", action="store_true", default=None,
+                    help="fail when an alert in the rules has no scenario")
+
+
+def _settings(config: pytest.Config) -> RunSettings:
+    time_scale = config.getoption("--time-scale") or env_float("ALERTDRILL_TIME_SCALE", DEFAULT_TIME_SCALE)
+    rules = config.getoption("--rules") or [p for p in os.environ.get("ALERTDRILL_RULES", "").split(":") if p]
+    return RunSettings(
+        time_scale=time_scale,
+        rule_files=tuple(Path(p).resolve() for p in rules),
+        stack_name=config.getoption("--stack-name") or os.environ.get("ALERTDRILL_STACK_NAME", "pytest"),
+        load_workers=config.getoption("--load-workers") or int(os.environ.get("ALERTDRILL_LOAD_WORKERS", "0")),
+        strict_coverage=bool(config.getoption("--strict-coverage")),
+    )
+
+
+@pytest.fixture(scope="session")
+def alertdrill_settings(pytestconfig: pytest.Config) -> RunSettings:
+    """The session's settings (explicit > option > environment > default)."""
+    return _settings(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def native_stack(alertdrill_settings: RunSettings) -> Iterator:
+    """The native stack, started once per session after reverting what a crashed session left."""
+    from alertdrill.chaos.recovery import recover_run_dir
+    from alertdrill.stack.backends.native import NativeStack
+    from alertdrill.stack.rendering import StackTiming
+
+    stack = NativeStack(
+        name=alertdrill_settings.stack_name,
+        home=alertdrill_settings.home,
+        timing=StackTiming(time_scale=alertdrill_settings.time_scale),
+        rule_files=list(alertdrill_settings.rule_files) or None,
+        owner_pid=os.getpid(),
+    )
+    for line in recover_run_dir(stack.run_dir):
+        print(f"alertdrill: reverted a fault left by a crashed run: {line}")
+    if stack.run_dir.exists() and not _owner_alive(stack.run_dir):
+        stack.stop()  # a crashed session's stack: its owner is gone, nobody else will stop it
+    with stack:
+        yield stack
+
+
+@pytest.fixture(scope="session")
+def stack_info(native_stack):
+    """URLs, DSNs and pids of the session's stack."""
+    return native_stack.info
+
+
+def _owner_alive(run_dir: Path) -> bool:
+    from alertdrill.stack.process import process_start_ticks
+    from alertdrill.stack.state import read_state
+
+    try:
+        owner = read_state(run_dir).owner_pid
+    except Exception:
+        return False
+    return owner is not None and process_start_ticks(owner) is not None

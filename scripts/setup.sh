@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Install everything alertdrill needs on a Debian machine, idempotently: the stack's Debian packages
+# and a virtualenv (.venv) with the project installed. Run as root (or with sudo available).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DEBS=(postgresql postgresql-contrib redis-server prometheus prometheus-alertmanager
+      prometheus-postgres-exporter prometheus-redis-exporter wrk)
+if [ "${ALERTDRILL_WITH_BROWSER:-0}" = 1 ]; then DEBS+=(chromium); fi
+
+missing=()
+for pkg in "${DEBS[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  echo "setup: installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  # policy-rc.d keeps the packages' own services from starting: alertdrill runs its own copies.
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+    $SUDO chmod +x /usr/sbin/policy-rc.d
+    trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+stamp=.venv/.alertdrill-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  echo "setup: installing Python packages into .venv"
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e '.[dev]'
+  touch "$stamp"
+fi
+echo "setup: ready ($(.venv/bin/python --version), $(.venv/bin/alertdrill --help >/dev/null && echo alertdrill ok))"

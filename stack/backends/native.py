@@ -1,0 +1,412 @@
+"""The embedded default backend: the whole stack as local processes on free loopback ports.
+
+``NativeStack`` is a context manager in the testcontainers style: ``__enter__`` starts every
+component and waits until Prometheus scrapes every target and has evaluated every rule group;
+if anything fails it tears down what it started and raises with the failing component's log tail;
+``__exit__`` always stops everything and removes the run directory. The same object controls
+components for service faults (stop, kill, pause, resume, start).
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import subprocess
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import psycopg
+import requests
+import yaml
+from alertdrill.assertions.durations import format_duration
+from alertdrill.stack import layout
+from alertdrill.stack.binaries import resolve
+from alertdrill.stack.components import (
+    APP_DATABASE,
+    COMPONENTS,
+    SCRAPE_JOBS,
+    Addresses,
+    readiness_check,
+    specs,
+)
+from alertdrill.stack.ports import free_ports
+from alertdrill.stack.process import RunningProcess, log_tail, spawn
+from alertdrill.stack.rendering import (
+    StackTiming,
+    load_yaml,
+    render_alertmanager_config,
+    render_prometheus_config,
+    render_rules,
+)
+from alertdrill.stack.state import STATE_FILE, StackInfo, default_home, read_state, write_state
+from alertdrill.stack.timescale import Difference, RuleTiming
+
+from alertdrill.errors import ConfigError, StackError, StackRunningError, StackStartError
+from alertdrill.waiting import poll_until
+
+__all__ = ["NativeStack"]
+
+_PORT_KEYS = ("postgres", "redis", "sink", "alertmanager", "app", "postgres_exporter", "redis_exporter",
+              "prometheus")
+STOP_TIMEOUT = 10.0
+
+
+class NativeStack:
+    """Start, control and stop one native stack in ``<home>/<name>``."""
+
+    backend = "native"
+
+    def __init__(
+        self,
+        *,
+        name: str = "default",
+        home: Path | None = None,
+        timing: StackTiming | None = None,
+        rule_files: list[Path] | None = None,
+        rule_overrides: Mapping[str, RuleTiming] | None = None,
+        startup_timeout: float = 60.0,
+        app_workers: int = 2,
+        owner_pid: int | None = None,
+    ) -> None:
+        if not name or "/" in name or name.startswith("."):
+            raise ConfigError(f"stack name {name!r} must be a plain directory name, e.g. 'default'")
+        if startup_timeout <= 0:
+            raise ConfigError(f"startup timeout must be > 0 s, got {startup_timeout!r}")
+        self.name = name
+        self.home = Path(home) if home else default_home()
+        self.run_dir = self.home / name
+        self.timing = timing or StackTiming()
+        self.rule_files = [Path(p) for p in (rule_files or layout.shipped_rule_files())]
+        self.rule_overrides = dict(rule_overrides or {})
+        self.startup_timeout = startup_timeout
+        self.app_workers = app_workers
+        self.owner_pid = owner_pid
+        self.info: StackInfo | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    @classmethod
+    def attach(cls, run_dir: Path) -> NativeStack:
+        """Control a stack that another command started, from its state file."""
+        info = read_state(run_dir)
+        stack = cls(name=Path(run_dir).name, home=Path(run_dir).parent)
+        stack.info = info
+        return stack
+
+    def __enter__(self) -> StackInfo:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def start(self) -> StackInfo:
+        """Start every component and wait until the monitoring pipeline is healthy."""
+        began = time.monotonic()
+        self._claim_run_dir()
+        try:
+            info = self._start_components()
+            self._wait_monitoring_healthy(info, deadline=began + self.startup_timeout)
+        except BaseException:
+            self.stop()
+            raise
+        info.startup_seconds = round(time.monotonic() - began, 2)
+        write_state(info)
+        return info
+
+    def stop(self) -> None:
+        """Stop every component (newest first), then remove the run directory. Idempotent."""
+        info = self.info
+        if info is None and (self.run_dir / STATE_FILE).exists():
+            info = read_state(self.run_dir)
+        if info is not None:
+            for name in reversed(COMPONENTS):
+                proc = info.processes.get(name)
+                if proc is not None:
+                    proc.stop(STOP_TIMEOUT)
+        shutil.rmtree(self.run_dir, ignore_errors=True)
+        self.info = None
+
+    def is_running(self) -> bool:
+        info = self.info or (read_state(self.run_dir) if (self.run_dir / STATE_FILE).exists() else None)
+        return info is not None and any(p.is_ours() for p in info.processes.values())
+
+    # -- component control (service faults) ------------------------------------------------------
+
+    def process(self, component: str) -> RunningProcess:
+        info = self._require_info()
+        try:
+            return info.processes[component]
+        except KeyError:
+            raise ConfigError(
+                f"unknown component {component!r}; this stack has {', '.join(sorted(info.processes))}"
+            ) from None
+
+    def stop_component(self, component: str, *, kill: bool = False) -> None:
+        """Stop (SIGTERM-like, or SIGKILL with ``kill``) every process of ``component``."""
+        import signal
+
+        proc = self.process(component)
+        proc.stop(STOP_TIMEOUT, sig=int(signal.SIGKILL) if kill else None)
+
+    def pause_component(self, component: str) -> None:
+        import signal
+
+        self.process(component).signal_group(signal.SIGSTOP)
+
+    def resume_component(self, component: str) -> None:
+        import signal
+
+        self.process(component).signal_group(signal.SIGCONT)
+
+    def start_component(self, component: str, *, timeout: float = 30.0) -> RunningProcess:
+        """(Re)start a stopped component from its recorded spec and wait until it serves."""
+        info = self._require_info()
+        old = self.process(component)
+        if old.is_alive():
+            return old
+        old.wait_gone(STOP_TIMEOUT)  # Postgres backends may outlive a killed postmaster briefly
+        if component == "postgres":
+            (Path(info.run_dir) / "postgres" / "data" / "postmaster.pid").unlink(missing_ok=True)
+        if component == "app":
+            _reset_dir(Path(info.run_dir) / "app" / "metrics")
+        proc = spawn(old.spec)
+        info.processes[component] = proc
+        write_state(info)
+        self._wait_ready([component], Addresses(info.ports), deadline=time.monotonic() + timeout)
+        return proc
+
+    def reload_rules(self, rule_files: list[Path], overrides: Mapping[str, RuleTiming] | None = None
+                     ) -> list[Difference]:
+        """Load other rule files into the running Prometheus (POST /-/reload) and wait for them."""
+        info = self._require_info()
+        rules_dir = Path(info.run_dir) / "prometheus" / "rules"
+        _promtool_check_rules(rule_files)
+        shutil.rmtree(rules_dir, ignore_errors=True)
+        diffs = render_rules(rule_files, rules_dir, timing=self.timing, overrides=overrides)
+        response = requests.post(info.prometheus_url + "/-/reload", timeout=10)
+        if response.status_code != 200:
+            raise StackError(f"Prometheus refused to reload rules: HTTP {response.status_code} {response.text[:200]}")
+        info.rule_files = [str(p) for p in rule_files]
+        info.differences = [d.to_dict() for d in diffs]
+        write_state(info)
+        self._wait_monitoring_healthy(info, deadline=time.monotonic() + 30)
+        return diffs
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _require_info(self) -> StackInfo:
+        if self.info is None:
+            self.info = read_state(self.run_dir)
+        return self.info
+
+    def _claim_run_dir(self) -> None:
+        if (self.run_dir / STATE_FILE).exists():
+            old = read_state(self.run_dir)
+            alive = {n: p.pid for n, p in old.processes.items() if p.is_ours()}
+            if alive:
+                raise StackRunningError(
+                    f"a stack is already running in {self.run_dir} (pids {alive}); "
+                    "stop it with `alertdrill down` or pick another --name"
+                )
+        shutil.rmtree(self.run_dir, ignore_errors=True)
+        self.home.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.home, 0o755)  # the postgres user must traverse to its data directory
+        self.run_dir.mkdir()
+        os.chmod(self.run_dir, 0o755)
+
+    def _start_components(self) -> StackInfo:
+        run = self.run_dir
+        addr = Addresses(dict(zip(_PORT_KEYS, free_ports(len(_PORT_KEYS)), strict=True)))
+        for sub in ("logs", "redis", "sink", "alertmanager/data", "prometheus/data", "app", "faults"):
+            (run / sub).mkdir(parents=True, exist_ok=True)
+        _reset_dir(run / "app" / "metrics")
+        differences = self._render_configs(addr)
+        self._initdb()
+        resend = format_duration(max(1.0, 60.0 / self.timing.time_scale))
+        process_specs = specs(run, addr, app_workers=self.app_workers, resend_delay=resend)
+        self.info = info = StackInfo(
+            name=self.name,
+            run_dir=str(run),
+            backend=self.backend,
+            prometheus_url=addr.url("prometheus"),
+            alertmanager_url=addr.url("alertmanager"),
+            app_url=addr.url("app"),
+            sink_url=addr.url("sink"),
+            postgres_dsn=addr.postgres_dsn(),
+            app_postgres_dsn=addr.postgres_dsn("alertdrill_app"),
+            exporter_postgres_dsn=addr.postgres_dsn("postgres_exporter"),
+            redis_url=addr.redis_url,
+            ports=dict(addr.ports),
+            time_scale=self.timing.time_scale,
+            owner_pid=self.owner_pid,
+            started_at=time.time(),
+            rule_files=[str(p) for p in self.rule_files],
+            differences=[d.to_dict() for d in differences],
+        )
+        deadline = time.monotonic() + self.startup_timeout
+        first_wave = ("postgres", "redis", "sink", "alertmanager")
+        for name in first_wave:
+            info.processes[name] = spawn(process_specs[name])
+            write_state(info)
+        self._wait_ready(["postgres"], addr, deadline=deadline)
+        self._bootstrap_postgres(addr)
+        for name in COMPONENTS:
+            if name not in first_wave:
+                info.processes[name] = spawn(process_specs[name])
+                write_state(info)
+        self._wait_ready(list(COMPONENTS), addr, deadline=deadline)
+        return info
+
+    def _render_configs(self, addr: Addresses) -> list[Difference]:
+        run = self.run_dir
+        _promtool_check_rules(self.rule_files)
+        rule_diffs = render_rules(self.rule_files, run / "prometheus" / "rules", timing=self.timing,
+                                  overrides=self.rule_overrides)
+        targets = {job: addr.address(component) for job, component in SCRAPE_JOBS.items()}
+        prom, prom_diffs = render_prometheus_config(
+            load_yaml(layout.PROMETHEUS_CONFIG, what="Prometheus config"),
+            targets=targets,
+            alertmanager=addr.address("alertmanager"),
+            rule_files=[str(run / "prometheus" / "rules" / "*.yml")],
+            timing=self.timing,
+        )
+        (run / "prometheus" / "prometheus.yml").write_text(yaml.safe_dump(prom, sort_keys=False))
+        am, am_diffs = render_alertmanager_config(
+            load_yaml(layout.ALERTMANAGER_CONFIG, what="Alertmanager config"),
+            sink_url=addr.url("sink"),
+            timing=self.timing,
+        )
+        (run / "alertmanager" / "alertmanager.yml").write_text(yaml.safe_dump(am, sort_keys=False))
+        return prom_diffs + am_diffs + rule_diffs
+
+    def _initdb(self) -> None:
+        pg = self.run_dir / "postgres"
+        (pg / "socket").mkdir(parents=True)
+        user = _postgres_user()
+        if user is not None:
+            pw = pwd.getpwnam(user)
+            for path in (pg, pg / "socket"):
+                os.chown(path, pw.pw_uid, pw.pw_gid)
+        argv = [resolve("initdb"), "-D", str(pg / "data"), "-A", "trust", "-U", "postgres", "--no-sync",
+                "-E", "UTF8", "--locale=C"]
+        kwargs: dict = {}
+        if user is not None:
+            pw = pwd.getpwnam(user)
+            kwargs = {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": []}
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=60, cwd=pg, **kwargs)
+        if result.returncode != 0:
+            raise StackStartError(f"initdb failed in {pg / 'data'}: {(result.stderr or result.stdout).strip()[-500:]}")
+        with open(pg / "data" / "postgresql.conf", "a") as conf:
+            conf.write(f"\ninclude '{layout.STACK_DIR / 'postgres' / 'postgresql.conf'}'\n")
+
+    @staticmethod
+    def _bootstrap_postgres(addr: Addresses) -> None:
+        with psycopg.connect(addr.postgres_dsn(database="postgres"), autocommit=True, connect_timeout=5) as conn:
+            conn.execute("CREATE ROLE alertdrill_app LOGIN")
+            conn.execute(f"CREATE DATABASE {APP_DATABASE} OWNER alertdrill_app")
+        with psycopg.connect(addr.postgres_dsn(), autocommit=True, connect_timeout=5) as conn:
+            conn.execute(layout.POSTGRES_BOOTSTRAP_SQL.read_text())
+
+    def _wait_ready(self, components: list[str], addr: Addresses, *, deadline: float) -> None:
+        info = self._require_info()
+        for name in components:
+            proc = info.processes[name]
+            check = readiness_check(name, addr)
+            last: list[str | None] = [None]
+
+            def probe(proc: RunningProcess = proc, check=check, last=last) -> str:
+                if not proc.is_alive():
+                    return "exited"
+                last[0] = check.probe()
+                return "ready" if last[0] is None else "waiting"
+
+            ok, state = poll_until(probe, timeout=max(0.0, deadline - time.monotonic()), interval=0.05,
+                                   accept=lambda s: s in ("ready", "exited"))
+            if ok and state == "ready":
+                continue
+            what = "exited during start-up" if state == "exited" else f"not ready in time ({check.description})"
+            raise StackStartError(
+                f"{name} {what}; last error: {last[0]}; log {proc.spec.log}:\n{log_tail(proc.spec.log)}"
+            )
+
+    def _wait_monitoring_healthy(self, info: StackInfo, *, deadline: float) -> None:
+        """Every target up, every rule group evaluated, exporters connected to their services."""
+        last = ["nothing checked yet"]
+
+        def healthy() -> bool:
+            try:
+                problem = _monitoring_problem(info.prometheus_url)
+            except (requests.RequestException, ValueError) as exc:
+                problem = f"Prometheus API: {exc}"
+            last[0] = problem or ""
+            return problem is None
+
+        ok, _ = poll_until(healthy, timeout=max(0.0, deadline - time.monotonic()), interval=0.1)
+        if not ok:
+            raise StackStartError(
+                f"the stack did not become healthy within {self.startup_timeout:g}s: {last[0]}; "
+                f"logs are in {Path(info.run_dir) / 'logs'}:\n{log_tail(info.processes['prometheus'].spec.log)}"
+            )
+
+
+def _monitoring_problem(prometheus_url: str) -> str | None:
+    targets = requests.get(prometheus_url + "/api/v1/targets", timeout=2).json()["data"]["activeTargets"]
+    down = [f"{t['labels']['job']} ({t.get('lastError') or t['health']})" for t in targets if t["health"] != "up"]
+    jobs = {t["labels"]["job"] for t in targets}
+    if missing := sorted(set(SCRAPE_JOBS) - jobs):
+        return f"no targets yet for jobs {missing}"
+    if down:
+        return "targets not up: " + ", ".join(down)
+    groups = requests.get(prometheus_url + "/api/v1/rules", timeout=2).json()["data"]["groups"]
+    if not groups:
+        return "no rule groups loaded"
+    pending = [g["name"] for g in groups if g.get("lastEvaluation", "").startswith("0001-")]
+    if pending:
+        return "rule groups not evaluated yet: " + ", ".join(pending)
+    broken = [f"{r['name']}: {r['lastError']}" for g in groups for r in g["rules"] if r.get("health") == "err"]
+    if broken:
+        return "rule evaluation errors: " + "; ".join(broken)
+    for expr, why in (("min(pg_up)", "postgres_exporter cannot reach Postgres"),
+                      ("min(redis_up)", "redis_exporter cannot reach Redis"),
+                      ("max(pg_exporter_last_scrape_error)", "postgres_exporter queries fail")):
+        result = requests.get(prometheus_url + "/api/v1/query", params={"query": expr}, timeout=2).json()
+        series = result["data"]["result"]
+        want = 0.0 if "error" in expr else 1.0
+        if not series or float(series[0]["value"][1]) != want:
+            return f"{why} ({expr} = {series[0]['value'][1] if series else 'no data'})"
+    return None
+
+
+def _postgres_user() -> str | None:
+    """Postgres refuses to run as root: use the `postgres` account then."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        pwd.getpwnam("postgres")
+    except KeyError:
+        raise StackStartError(
+            "running as root, Postgres needs the `postgres` user; `apt-get install postgresql` creates it"
+        ) from None
+    return "postgres"
+
+
+def _reset_dir(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+
+
+def _promtool_check_rules(rule_files: list[Path]) -> None:
+    """Reject an invalid rule file up front, with promtool's own one-line reason."""
+    missing = [str(p) for p in rule_files if not Path(p).is_file()]
+    if missing:
+        raise ConfigError(f"rule file(s) not found: {', '.join(missing)}; pass existing files to --rules")
+    result = subprocess.run([resolve("promtool"), "check", "rules", *map(str, rule_files)],
+                            capture_output=True, text=True, timeout=60)
+    if result.returncode != 0:
+        lines = [ln.strip() for ln in (result.stderr + result.stdout).splitlines() if ln.strip()]
+        problems = [ln for ln in lines if "FAILED" in ln or "error" in ln.lower() or ln.startswith("rule")]
+        detail = "; ".join(problems or lines)[:600]
+        raise ConfigError(f"invalid rule file: {detail}; fix it and check with `promtool check rules FILE`")
+

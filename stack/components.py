@@ -1,0 +1,143 @@
+"""The stack's components as process specs: which binary, which flags, which readiness check.
+
+Start order matters only for readiness: everything tolerates its dependencies coming up later,
+so components are started in waves and waited for together.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from alertdrill.stack import layout
+from alertdrill.stack.binaries import resolve
+from alertdrill.stack.ports import LOOPBACK
+from alertdrill.stack.process import ProcessSpec
+from alertdrill.stack.readiness import Check, http_ok, postgres_accepts, redis_pings
+
+__all__ = ["COMPONENTS", "SCRAPE_JOBS", "Addresses", "readiness_check", "specs"]
+
+#: Components in start order; stop runs in reverse.
+COMPONENTS = ("postgres", "redis", "sink", "alertmanager", "app", "postgres_exporter", "redis_exporter",
+              "prometheus")
+
+#: Prometheus job name -> the component it scrapes.
+SCRAPE_JOBS = {
+    "prometheus": "prometheus",
+    "alertmanager": "alertmanager",
+    "app": "app",
+    "postgres": "postgres_exporter",
+    "redis": "redis_exporter",
+}
+
+APP_DATABASE = "alertdrill"
+
+
+@dataclass(frozen=True)
+class Addresses:
+    """The loopback ports of one stack and the URLs and DSNs derived from them."""
+
+    ports: dict[str, int]
+
+    def url(self, component: str) -> str:
+        return f"http://{LOOPBACK}:{self.ports[component]}"
+
+    def address(self, component: str) -> str:
+        return f"{LOOPBACK}:{self.ports[component]}"
+
+    def postgres_dsn(self, user: str = "postgres", database: str = APP_DATABASE) -> str:
+        return f"postgresql://{user}@{LOOPBACK}:{self.ports['postgres']}/{database}?sslmode=disable"
+
+    @property
+    def redis_url(self) -> str:
+        return f"redis://{LOOPBACK}:{self.ports['redis']}/0"
+
+
+def specs(run_dir: Path, addr: Addresses, *, app_workers: int = 2, resend_delay: str = "1m") -> dict[str, ProcessSpec]:
+    """Process specs for every component of a stack rooted at ``run_dir``."""
+    logs = run_dir / "logs"
+
+    def log(name: str) -> str:
+        return str(logs / f"{name}.log")
+
+    pg_dir = run_dir / "postgres"
+    return {
+        "postgres": ProcessSpec(
+            name="postgres",
+            argv=[resolve("postgres"), "-D", str(pg_dir / "data"),
+                  "-c", f"listen_addresses={LOOPBACK}", "-c", f"port={addr.ports['postgres']}",
+                  "-c", f"unix_socket_directories={pg_dir / 'socket'}"],
+            log=log("postgres"),
+            user="postgres",
+            stop_signal=int(signal.SIGINT),  # fast shutdown: SIGTERM would wait for clients
+        ),
+        "redis": ProcessSpec(
+            name="redis",
+            argv=[resolve("redis-server"), str(layout.STACK_DIR / "redis" / "redis.conf"),
+                  "--bind", LOOPBACK, "--port", str(addr.ports["redis"]), "--dir", str(run_dir / "redis")],
+            log=log("redis"),
+        ),
+        "sink": ProcessSpec(
+            name="sink",
+            argv=[sys.executable, "-m", "alertdrill.assertions.sink", "--host", LOOPBACK,
+                  "--port", str(addr.ports["sink"]), "--journal", str(run_dir / "sink" / "notifications.jsonl")],
+            log=log("sink"),
+        ),
+        "alertmanager": ProcessSpec(
+            name="alertmanager",
+            argv=[resolve("alertmanager"), f"--config.file={run_dir / 'alertmanager' / 'alertmanager.yml'}",
+                  f"--storage.path={run_dir / 'alertmanager' / 'data'}",
+                  f"--web.listen-address={addr.address('alertmanager')}", "--cluster.listen-address="],
+            log=log("alertmanager"),
+        ),
+        "app": ProcessSpec(
+            name="app",
+            argv=[sys.executable, "-m", "gunicorn", "-c", str(layout.APP_GUNICORN_CONFIG),
+                  "--bind", addr.address("app"), "--workers", str(app_workers), "--threads", "4",
+                  "--worker-class", "gthread", "alertdrill.stack.app.wsgi:app"],
+            log=log("app"),
+            env={
+                "ALERTDRILL_DATABASE_URL": addr.postgres_dsn("alertdrill_app"),
+                "ALERTDRILL_REDIS_URL": addr.redis_url,
+                "ALERTDRILL_APP_FAULT_FILE": str(run_dir / "app" / "fault.json"),
+                "PROMETHEUS_MULTIPROC_DIR": str(run_dir / "app" / "metrics"),
+            },
+            cwd=str(run_dir / "app"),
+        ),
+        "postgres_exporter": ProcessSpec(
+            name="postgres_exporter",
+            argv=[resolve("postgres_exporter"), f"--web.listen-address={addr.address('postgres_exporter')}",
+                  f"--extend.query-path={layout.POSTGRES_EXPORTER_QUERIES}", "--log.level=warn"],
+            log=log("postgres_exporter"),
+            env={"DATA_SOURCE_NAME": addr.postgres_dsn("postgres_exporter")},
+        ),
+        "redis_exporter": ProcessSpec(
+            name="redis_exporter",
+            argv=[resolve("redis_exporter"), "-redis.addr", addr.redis_url,
+                  "-web.listen-address", addr.address("redis_exporter")],
+            log=log("redis_exporter"),
+        ),
+        "prometheus": ProcessSpec(
+            name="prometheus",
+            argv=[resolve("prometheus"), f"--config.file={run_dir / 'prometheus' / 'prometheus.yml'}",
+                  f"--storage.tsdb.path={run_dir / 'prometheus' / 'data'}",
+                  f"--web.listen-address={addr.address('prometheus')}", "--web.enable-lifecycle",
+                  f"--rules.alert.resend-delay={resend_delay}", "--log.level=warn"],
+            log=log("prometheus"),
+        ),
+    }
+
+
+def readiness_check(component: str, addr: Addresses) -> Check:
+    """How to tell that ``component`` serves."""
+    if component == "postgres":
+        return postgres_accepts(addr.postgres_dsn(database="postgres"))
+    if component == "redis":
+        return redis_pings(addr.redis_url)
+    if component == "app":
+        return http_ok(addr.url("app") + "/status")
+    if component in ("postgres_exporter", "redis_exporter"):
+        return http_ok(addr.url(component) + "/metrics")
+    return http_ok(addr.url(component) + "/-/ready")

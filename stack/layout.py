@@ -1,0 +1,29 @@
+"""Where the shipped configuration lives: the files a team edits, that every backend loads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = [
+    "ALERTMANAGER_CONFIG",
+    "APP_GUNICORN_CONFIG",
+    "POSTGRES_BOOTSTRAP_SQL",
+    "POSTGRES_EXPORTER_QUERIES",
+    "PROMETHEUS_CONFIG",
+    "RULES_DIR",
+    "STACK_DIR",
+    "shipped_rule_files",
+]
+
+STACK_DIR = Path(__file__).resolve().parent
+PROMETHEUS_CONFIG = STACK_DIR / "prometheus" / "prometheus.yml"
+RULES_DIR = STACK_DIR / "prometheus" / "rules"
+POSTGRES_EXPORTER_QUERIES = STACK_DIR / "prometheus" / "postgres_exporter_queries.yml"
+ALERTMANAGER_CONFIG = STACK_DIR / "alertmanager" / "alertmanager.yml"
+POSTGRES_BOOTSTRAP_SQL = STACK_DIR / "postgres" / "bootstrap.sql"
+APP_GUNICORN_CONFIG = STACK_DIR / "app" / "gunicorn_conf.py"
+
+
+def shipped_rule_files() -> list[Path]:
+    """The rule files alertdrill ships, in a stable order."""
+    return sorted(RULES_DIR.glob("*.yml"))

@@ -1,0 +1,34 @@
+"""Free loopback ports, picked by the kernel so that a busy port is never chosen."""
+
+from __future__ import annotations
+
+import socket
+
+__all__ = ["LOOPBACK", "free_ports", "is_loopback"]
+
+LOOPBACK = "127.0.0.1"
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct ports that are free on 127.0.0.1 right now.
+
+    All sockets stay open until every port is chosen, so the kernel cannot hand out one port twice.
+    """
+    sockets = []
+    try:
+        for _ in range(count):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.bind((LOOPBACK, 0))
+            sockets.append(sock)
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and localhost: the only addresses load and faults may target."""
+    if host in ("localhost", "::1", "[::1]"):
+        return True
+    parts = host.split(".")
+    return len(parts) == 4 and parts[0] == "127" and all(p.isdigit() and int(p) < 256 for p in parts)

@@ -1,0 +1,192 @@
+"""Local processes of the stack: spawn detached, identify safely, signal whole process groups.
+
+Each component runs in its own session, so a stop, kill or pause reaches every process it forked
+(Postgres backends, gunicorn workers) and nothing else. A pid read back from disk is trusted only
+if the process still has the start time recorded when it was spawned, so a recycled pid is never
+signalled.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import signal
+import subprocess
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from alertdrill.waiting import poll_until
+
+__all__ = [
+    "ProcessSpec",
+    "RunningProcess",
+    "log_tail",
+    "process_start_ticks",
+    "spawn",
+]
+
+
+@dataclass
+class ProcessSpec:
+    """How to (re)start one component: enough to restart it after a fault stopped it."""
+
+    name: str
+    argv: list[str]
+    log: str
+    env: dict[str, str] = field(default_factory=dict)
+    user: str | None = None
+    cwd: str | None = None
+    stop_signal: int = int(signal.SIGTERM)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class RunningProcess:
+    """A spawned component: its spec, pid (= process group id) and start time, for identity checks."""
+
+    spec: ProcessSpec
+    pid: int
+    start_ticks: int
+
+    def to_dict(self) -> dict:
+        return {"spec": self.spec.to_dict(), "pid": self.pid, "start_ticks": self.start_ticks}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> RunningProcess:
+        return cls(spec=ProcessSpec(**data["spec"]), pid=data["pid"], start_ticks=data["start_ticks"])
+
+    def is_ours(self) -> bool:
+        """The pid is alive and is still the very process we spawned (not a recycled pid)."""
+        return process_start_ticks(self.pid) == self.start_ticks
+
+    def is_alive(self) -> bool:
+        if not self.is_ours():
+            return False
+        state = _proc_state(self.pid)
+        return state not in (None, "Z", "X")
+
+    def is_stopped(self) -> bool:
+        """Paused with SIGSTOP (state T)."""
+        return self.is_ours() and _proc_state(self.pid) == "T"
+
+    def signal_group(self, sig: int) -> bool:
+        """Send ``sig`` to the component's whole process group; False if it is already gone."""
+        if not self.is_ours():
+            return False
+        try:
+            os.killpg(self.pid, sig)
+        except ProcessLookupError:
+            return False
+        return True
+
+    def group_alive(self) -> bool:
+        """Any process of the group still exists (children can outlive a killed leader)."""
+        try:
+            os.killpg(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return _group_has_live_member(self.pid)
+
+    def stop(self, timeout: float, *, sig: int | None = None) -> None:
+        """Stop gracefully within ``timeout`` seconds, then SIGKILL the group; reap if our child."""
+        if self.is_ours():
+            self.signal_group(signal.SIGCONT)  # a paused process cannot handle SIGTERM
+            self.signal_group(self.spec.stop_signal if sig is None else sig)
+        if not self.wait_gone(timeout):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.pid, signal.SIGKILL)
+            self.wait_gone(5.0)
+
+    def wait_gone(self, timeout: float) -> bool:
+        """Poll until no process of the group is left (reaping our own child), up to ``timeout``."""
+
+        def gone() -> bool:
+            _reap(self.pid)
+            return not self.group_alive()
+
+        done, _ = poll_until(gone, timeout=timeout, interval=0.02)
+        return done
+
+
+def spawn(spec: ProcessSpec) -> RunningProcess:
+    """Start ``spec`` in a new session with output appended to its log file."""
+    env = {**os.environ, **spec.env}
+    kwargs: dict = {}
+    if spec.user is not None and os.geteuid() == 0:
+        pw = pwd.getpwnam(spec.user)
+        kwargs.update(user=pw.pw_uid, group=pw.pw_gid, extra_groups=[])
+        env.update(HOME=pw.pw_dir, USER=spec.user)
+    Path(spec.log).parent.mkdir(parents=True, exist_ok=True)
+    with open(spec.log, "ab") as log:
+        proc = subprocess.Popen(
+            spec.argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=spec.cwd,
+            start_new_session=True,
+            **kwargs,
+        )
+    ticks = process_start_ticks(proc.pid)
+    # Popen keeps a handle only for reaping; identity from now on is pid + start time.
+    _CHILDREN[proc.pid] = proc
+    return RunningProcess(spec=spec, pid=proc.pid, start_ticks=ticks if ticks is not None else -1)
+
+
+_CHILDREN: dict[int, subprocess.Popen] = {}
+
+
+def _reap(pid: int) -> None:
+    proc = _CHILDREN.get(pid)
+    if proc is not None and proc.poll() is not None:
+        _CHILDREN.pop(pid, None)
+
+
+def process_start_ticks(pid: int) -> int | None:
+    """The process's start time in clock ticks since boot (field 22 of /proc/PID/stat)."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    fields = raw[raw.rindex(")") + 2 :].split()
+    return int(fields[19])
+
+
+def _proc_state(pid: int) -> str | None:
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return raw[raw.rindex(")") + 2]
+
+
+def _group_has_live_member(pgid: int) -> bool:
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+        rest = raw[raw.rindex(")") + 2 :].split()
+        if int(rest[2]) == pgid and rest[0] not in ("Z", "X"):
+            return True
+        if int(rest[2]) == pgid:
+            _reap(int(entry.name))
+    return False
+
+
+def log_tail(path: str | Path, lines: int = 15) -> str:
+    """The last ``lines`` lines of a log, for error messages."""
+    try:
+        text = Path(path).read_text(errors="replace")
+    except FileNotFoundError:
+        return "(no log written)"
+    tail = text.strip().splitlines()[-lines:]
+    return "\n".join(tail) if tail else "(log is empty)"

@@ -1,0 +1,1 @@
+"""Shared test configuration: the alertdrill pytest plugin provides the session stack fixtures."""
