@@ -17,15 +17,19 @@ GRANT ALL ON SCHEMA public TO alertdrill_app;
 
 CREATE SCHEMA IF NOT EXISTS monitoring;
 
--- Active client queries older than one second, with their age. The rule applies the real threshold.
+-- Active client queries older than one second, with their age; the rule applies the real threshold.
+-- One extra row with an empty pid and age 0 is always present, so "nothing is slow" (a zero) can be
+-- told apart from "the exporter lost this query" (no series), which would silence the alert.
 CREATE OR REPLACE VIEW monitoring.long_running_queries AS
-  SELECT pid, datname, usename,
+  SELECT pid::text AS pid, datname::text, usename::text,
          EXTRACT(EPOCH FROM clock_timestamp() - query_start)::float8 AS seconds
     FROM pg_stat_activity
    WHERE state = 'active'
      AND backend_type = 'client backend'
      AND pid <> pg_backend_pid()
-     AND query_start < clock_timestamp() - interval '1 second';
+     AND query_start < clock_timestamp() - interval '1 second'
+  UNION ALL
+  SELECT '', current_database()::text, '', 0::float8;
 
 -- Per table: time since the last (auto)vacuum, dead tuples, and autovacuum's own trigger point.
 CREATE OR REPLACE VIEW monitoring.table_vacuum AS
