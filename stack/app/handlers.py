@@ -1,0 +1,59 @@
+"""JSON error responses for everything that can go wrong, so clients never see an HTML traceback.
+
+* 4xx/405 from Flask/werkzeug -> ``{"error": reason}`` with the original status and headers (Allow).
+* :class:`DependencyUnavailable` -> 503 ``{"error", "dependency", "dependencies"}``.
+* :class:`InjectedFault` and every other exception -> 500, counted in
+  ``http_request_exceptions_total`` by class name (injected faults count like real bugs).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify
+from werkzeug.exceptions import HTTPException
+
+from .exceptions import DependencyUnavailable, InjectedFault
+from .instrument import endpoint_label
+from .metrics import AppMetrics
+
+__all__ = ["error_response", "install"]
+
+log = logging.getLogger(__name__)
+
+
+def error_response(status: int, error: str, **extra: object) -> tuple[Response, int]:
+    """A JSON error body ``{"error": ..., **extra}`` with ``status``."""
+    return jsonify({"error": error, **extra}), status
+
+
+def install(app: Flask, metrics: AppMetrics) -> None:
+    """Register the JSON error handlers on ``app``."""
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Response | tuple[Response, int] | HTTPException:
+        if exc.code is None or exc.code < 400:
+            return exc  # e.g. werkzeug's RequestRedirect: keep the redirect as it is
+        response = exc.get_response()
+        response.set_data(jsonify({"error": exc.description or exc.name}).get_data())
+        response.content_type = "application/json"
+        return response
+
+    @app.errorhandler(DependencyUnavailable)
+    def _dependency_down(exc: DependencyUnavailable) -> tuple[Response, int]:
+        log.warning("%s", exc)
+        return error_response(
+            503, f"{' and '.join(exc.dependencies)} unavailable",
+            dependency=exc.dependency, dependencies=list(exc.dependencies), detail=exc.detail,
+        )
+
+    @app.errorhandler(InjectedFault)
+    def _injected(exc: InjectedFault) -> tuple[Response, int]:
+        metrics.exceptions.labels(endpoint_label(), type(exc).__name__).inc()
+        return error_response(500, "injected fault")
+
+    @app.errorhandler(Exception)
+    def _unhandled(exc: Exception) -> tuple[Response, int]:
+        metrics.exceptions.labels(endpoint_label(), type(exc).__name__).inc()
+        log.exception("unhandled exception")
+        return error_response(500, "internal server error", exception=type(exc).__name__)
