@@ -22,9 +22,9 @@ __all__ = ["error_response", "install"]
 log = logging.getLogger(__name__)
 
 
-def error_response(status: int, error: str, **extra: object) -> tuple[Response, int]:
-    """A JSON error body ``{"error": ..., **extra}`` with ``status``."""
-    return jsonify({"error": error, **extra}), status
+def error_response(code: int, error: str, /, **extra: object) -> tuple[Response, int]:
+    """A JSON error body ``{"error": ..., **extra}`` with HTTP status ``code``."""
+    return jsonify({"error": error, **extra}), code
 
 
 def install(app: Flask, metrics: AppMetrics) -> None:
