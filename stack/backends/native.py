@@ -104,6 +104,9 @@ class NativeStack:
     def start(self) -> StackInfo:
         """Start every component and wait until the monitoring pipeline is healthy."""
         began = time.monotonic()
+        for key in ("initdb", "postgres", "redis-server", "alertmanager", "postgres_exporter", "redis_exporter",
+                    "prometheus", "promtool"):
+            resolve(key)  # a missing binary fails before anything starts
         self._claim_run_dir()
         try:
             info = self._start_components()
@@ -286,6 +289,7 @@ class NativeStack:
         (pg / "socket").mkdir(parents=True)
         user = _postgres_user()
         if user is not None:
+            _check_traversable(pg, user)
             pw = pwd.getpwnam(user)
             for path in (pg, pg / "socket"):
                 os.chown(path, pw.pw_uid, pw.pw_gid)
@@ -390,6 +394,24 @@ def _postgres_user() -> str | None:
             "running as root, Postgres needs the `postgres` user; `apt-get install postgresql` creates it"
         ) from None
     return "postgres"
+
+
+def _check_traversable(path: Path, user: str) -> None:
+    """Postgres runs as ``user``; every parent of its data directory must let that user through."""
+    pw = pwd.getpwnam(user)
+    for parent in path.parents:
+        st = parent.stat()
+        if st.st_uid == pw.pw_uid:
+            bit = 0o100
+        elif st.st_gid == pw.pw_gid:
+            bit = 0o010
+        else:
+            bit = 0o001
+        if not st.st_mode & bit:
+            raise StackStartError(
+                f"the {user} user cannot reach {path}: {parent} is private (mode {oct(st.st_mode & 0o777)}); "
+                f"use a --home / ALERTDRILL_HOME outside it (default /tmp/alertdrill-UID)"
+            )
 
 
 def _reset_dir(path: Path) -> None:
