@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -30,6 +31,13 @@ def wait_for(probe: Callable[[], T], timeout: float, what: str) -> T:
         last = exc.last_attempt
         detail = repr(last.exception()) if last.failed else repr(last.result())
         pytest.fail(f"timed out after {timeout:.0f}s waiting for {what} (last: {detail})")
+
+
+def free_port() -> int:
+    """A currently free loopback TCP port."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]

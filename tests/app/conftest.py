@@ -12,7 +12,6 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
@@ -27,7 +26,7 @@ import redis
 from alertdrill.stack.app.app import create_app
 from alertdrill.stack.app.settings import ENV_MULTIPROC_DIR, Settings
 from alertdrill.stack.app.state import EXTENSION_KEY, AppState
-from apptest_support import wait_for
+from apptest_support import free_port, wait_for
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -35,13 +34,6 @@ PG_BIN = Path("/usr/lib/postgresql/15/bin")
 REDIS_SERVER = Path("/usr/bin/redis-server")
 READY_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 15.0
-
-def free_port() -> int:
-    """A currently free loopback TCP port."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
 
 # --------------------------------------------------------------------------------------- servers
 
