@@ -132,7 +132,7 @@ class AlertExpectation:
             event = self.timeline.first(kind, self.name, source=source, since=anchor, labels=self.labels)
         return min(default, event.time) if event else default
 
-    def _pass(self, check: str, anchor: float, at: float, deadline: Deadline | None, evidence: Any = None,
+    def _pass(self, check: str, anchor: float, at: float, deadline: Deadline | None = None, evidence: Any = None,
               expected: str = "") -> Outcome:
         if deadline is not None and at - anchor > deadline.seconds:
             raise self._fail(check, f"{check} only after {at - anchor:.2f} s, later than the deadline",
@@ -279,7 +279,9 @@ class AlertExpectation:
             state = "still pending/firing in Prometheus" if not inactive_at else "no resolved notification"
             raise self._fail("resolves", f"did not resolve within {deadline.seconds:.2f} s ({state})", expected,
                              deadline, anchor, self._sink_lines(anchor))
-        seen_inactive = min(inactive_at[0], note.received_at)
+        # endsAt of a resolved alert is the evaluation at which Prometheus resolved it: exact, not polled.
+        ends = [a.ends_at for a in note.alerts_named(self.name, self.labels, "resolved") if a.ends_at]
+        seen_inactive = min(inactive_at[0], note.received_at, *ends)
         for kind in ("resolved", "inactive"):
             seen_inactive = self._earliest(kind, "prometheus", anchor, seen_inactive)
         return self._pass("resolves", anchor, max(seen_inactive, note.received_at), deadline, note, expected)

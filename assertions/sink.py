@@ -139,6 +139,9 @@ def _last_seq(journal: Path) -> int:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body are separate writes; without TCP_NODELAY, Nagle + delayed ACK add ~40 ms to a
+    # keep-alive long poll, which is most of the delivery-detection budget.
+    disable_nagle_algorithm = True
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:

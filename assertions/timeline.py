@@ -76,6 +76,7 @@ class Timeline:
         self._watched: set[str] = set(alerts)
         self._events: deque[Event] = deque(maxlen=max_events)
         self._lock = threading.Lock()
+        self._observing = threading.RLock()
         self._state: dict[tuple[str, str, _LabelKey], str] = {}
         self._baseline: set[str] = set()
         self._errors: dict[str, str] = {}
@@ -122,46 +123,65 @@ class Timeline:
             self.record(source, kind, alert=key[1], labels=dict(key[2]), detail=f"was {before}", at=at)
 
     def observe_prometheus(self, alerts: Iterable[ActiveAlert], at: float | None = None) -> None:
-        """Record Prometheus state changes given one ``/api/v1/alerts`` answer."""
+        """Record Prometheus state changes given one ``/api/v1/alerts`` answer.
+
+        ``pending`` is stamped with the alert's ``activeAt`` (Prometheus' own evaluation time), other
+        changes with the observation time ``at``.
+        """
         at = self.clock() if at is None else at
-        seen = set()
-        for alert in alerts:
-            if not self._watching(alert.name):
-                continue
-            seen.add(("prometheus", alert.name, _key(alert.labels)))
-            active = f"activeAt={time.strftime('%H:%M:%S', time.localtime(alert.active_at))}" if alert.active_at else ""
-            self._change("prometheus", alert.name, alert.labels, alert.state, at, f"{active} value={alert.value:g}")
-        self._vanished("prometheus", seen, at)
-        for name in sorted(self._watched - self._baseline):
-            self._baseline.add(name)
-            if not any(k[1] == name for k in seen):
-                self.record("prometheus", "inactive", alert=name, detail="not pending or firing", at=at)
+        with self._observing:
+            seen = set()
+            for alert in alerts:
+                if not self._watching(alert.name):
+                    continue
+                seen.add(("prometheus", alert.name, _key(alert.labels)))
+                exact = alert.state == "pending" and alert.active_at is not None and alert.active_at <= at
+                when = alert.active_at if exact and alert.active_at is not None else at
+                detail = f"value={alert.value:g}" + (" (at activeAt)" if exact else "")
+                self._change("prometheus", alert.name, alert.labels, alert.state, when, detail)
+            self._vanished("prometheus", seen, at)
+            for name in sorted(self._watched - self._baseline):
+                self._baseline.add(name)
+                if not any(k[1] == name for k in seen):
+                    self.record("prometheus", "inactive", alert=name, detail="not pending or firing", at=at)
 
     def observe_alertmanager(self, alerts: Iterable[AmAlert], at: float | None = None) -> None:
         """Record Alertmanager state changes given one ``/api/v2/alerts`` answer."""
         at = self.clock() if at is None else at
-        seen = set()
-        for alert in alerts:
-            if not self._watching(alert.name):
-                continue
-            seen.add(("alertmanager", alert.name, _key(alert.labels)))
-            why = []
-            if alert.inhibited_by:
-                why.append(f"inhibitedBy={','.join(alert.inhibited_by)}")
-            if alert.silenced_by:
-                why.append(f"silencedBy={','.join(alert.silenced_by)}")
-            if alert.receivers:
-                why.append(f"receivers={','.join(alert.receivers)}")
-            self._change("alertmanager", alert.name, alert.labels, alert.state, at, " ".join(why))
-        self._vanished("alertmanager", seen, at)
+        with self._observing:
+            seen = set()
+            for alert in alerts:
+                if not self._watching(alert.name):
+                    continue
+                seen.add(("alertmanager", alert.name, _key(alert.labels)))
+                why = []
+                if alert.inhibited_by:
+                    why.append(f"inhibitedBy={','.join(alert.inhibited_by)}")
+                if alert.silenced_by:
+                    why.append(f"silencedBy={','.join(alert.silenced_by)}")
+                if alert.receivers:
+                    why.append(f"receivers={','.join(alert.receivers)}")
+                self._change("alertmanager", alert.name, alert.labels, alert.state, at, " ".join(why))
+            self._vanished("alertmanager", seen, at)
 
     def observe_notification(self, note: Notification) -> None:
-        """Record each watched alert in a notification: kind ``notified`` (firing) or ``resolved``."""
-        for alert in note.alerts:
-            if self._watching(alert.name):
+        """Record each watched alert in a notification: kind ``notified`` (firing) or ``resolved``.
+
+        A resolved alert's ``endsAt`` is the evaluation at which Prometheus resolved it; if the poller
+        has not seen that yet, the Prometheus ``resolved`` event is recorded at that exact time.
+        """
+        with self._observing:
+            for alert in note.alerts:
+                if not self._watching(alert.name):
+                    continue
                 kind = "notified" if alert.status == "firing" else "resolved"
                 self.record("sink", kind, alert=alert.name, labels=alert.labels, at=note.received_at,
                             detail=f"receiver={note.receiver} seq={note.seq} group status={note.status}")
+                key = ("prometheus", alert.name, _key(alert.labels))
+                if kind == "resolved" and alert.ends_at and self._state.get(key) == "firing":
+                    del self._state[key]
+                    self.record("prometheus", "resolved", alert=alert.name, labels=alert.labels, at=alert.ends_at,
+                                detail="was firing (endsAt of the resolved notification)")
 
     # --- background polling -----------------------------------------------------------------------
     def poll_once(self) -> None:
@@ -220,11 +240,27 @@ class Timeline:
         return self
 
     def stop(self) -> None:
-        """Stop polling and wait for the threads (bounded by the clients' timeouts)."""
+        """Stop polling, take one last look (so the record reaches this moment), join the threads."""
         self._stop.set()
-        for thread in self._threads:
+        threads, self._threads = self._threads, []
+        for thread in threads:  # the API poller first: it returns as soon as its current poll ends
             thread.join(timeout=10)
-        self._threads.clear()
+            if thread.name.endswith("_poll_loop"):
+                self.poll_once()
+        if threads:
+            self._drain_sink()
+
+    def _drain_sink(self) -> None:
+        if self.sink is None:
+            return
+        try:
+            batch = self.sink.poll(self._sink_cursor, wait=0.0)
+        except ObservationError as exc:
+            self._error("sink", str(exc))
+            return
+        self._sink_cursor = batch.next
+        for note in batch.notifications:
+            self.observe_notification(note)
 
     def __enter__(self) -> Timeline:
         return self.start()
