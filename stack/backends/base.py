@@ -1,0 +1,76 @@
+"""What every backend offers the faults: the stack's addresses (``info``) and service control.
+
+Service faults (stop, kill, pause) need control over the component's process or container. The
+native and compose backends have it; a backend that only holds connections (external) does not,
+and says so through :func:`supports_service_faults` (so scenarios can skip with the reason up front) and,
+if asked anyway, with a one-line FaultInjectError naming the backends that can do it.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from alertdrill.stack.state import StackInfo
+
+from alertdrill.errors import FaultInjectError
+
+__all__ = ["SERVICE_FAULT_BACKENDS", "Backend", "ProcesslessControl", "service_faults_unsupported",
+           "supports_service_faults"]
+
+#: Backends that can stop, kill, pause and restart a component.
+SERVICE_FAULT_BACKENDS = ("native", "compose")
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """The part of a backend that faults and scenarios use (NativeStack, ComposeStack, ExternalStack)."""
+
+    backend: str
+    info: StackInfo | None
+
+    def stop_component(self, component: str, *, kill: bool = False) -> None:
+        """Stop ``component`` gracefully, or abruptly with ``kill``."""
+
+    def pause_component(self, component: str) -> None:
+        """Freeze ``component`` so it holds its connections but answers nothing."""
+
+    def resume_component(self, component: str) -> None:
+        """Undo :meth:`pause_component`."""
+
+    def start_component(self, component: str, *, timeout: float = 30.0) -> object:
+        """Start a stopped ``component`` again and wait until it serves."""
+
+
+def supports_service_faults(stack: Backend) -> bool:
+    """Whether ``stack`` can stop, kill, pause and restart components (scenarios skip otherwise)."""
+    return bool(getattr(stack, "supports_service_faults", stack.backend in SERVICE_FAULT_BACKENDS))
+
+
+def service_faults_unsupported(backend: str, action: str, component: str) -> FaultInjectError:
+    """The error a process-less backend raises for a service fault."""
+    return FaultInjectError(
+        f"{action} {component!r} needs the {' or '.join(SERVICE_FAULT_BACKENDS)} backend: the {backend} backend "
+        "reaches its stack only over connections; run this scenario against a native or compose stack"
+    )
+
+
+class ProcesslessControl:
+    """Service-control methods for a backend without processes: each raises the same clear error."""
+
+    backend = "external"
+    supports_service_faults = False
+
+    def stop_component(self, component: str, *, kill: bool = False) -> None:
+        raise service_faults_unsupported(self.backend, "killing" if kill else "stopping", component)
+
+    def pause_component(self, component: str) -> None:
+        raise service_faults_unsupported(self.backend, "pausing", component)
+
+    def resume_component(self, component: str) -> None:
+        raise service_faults_unsupported(self.backend, "resuming", component)
+
+    def start_component(self, component: str, *, timeout: float = 30.0) -> object:
+        raise service_faults_unsupported(self.backend, "starting", component)
+
+    def restart_component(self, component: str, *, timeout: float = 30.0) -> object:
+        raise service_faults_unsupported(self.backend, "restarting", component)
