@@ -59,7 +59,9 @@ class Notification:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (the journal line and the ``/notifications`` item)."""
-        return asdict(self)
+        data = asdict(self)
+        data["alerts"] = list(data["alerts"])
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Notification:

@@ -1,0 +1,123 @@
+"""The timeline records state changes once each, in time order, with exact stamps where the APIs give them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from alertdrill.assertions.alertmanager import AmAlert
+from alertdrill.assertions.notifications import Notification, NotifiedAlert
+from alertdrill.assertions.prometheus import ActiveAlert
+from alertdrill.assertions.sink import NotificationSink
+from alertdrill.assertions.timeline import Timeline
+
+from alertdrill.errors import ConfigError
+
+FIRING = json.loads((Path(__file__).parent / "data" / "webhook_firing.json").read_text())
+
+LABELS = {"alertname": "PostgresDown", "job": "postgres", "severity": "critical"}
+
+
+def prom(state, active_at=100.0, labels=LABELS):
+    return ActiveAlert(labels["alertname"], dict(labels), {}, state, active_at, 1.0)
+
+
+def am(state, inhibited_by=()):
+    return AmAlert(dict(LABELS), {}, state, tuple(inhibited_by), (), ("pager",), "fp1", 100.0, None, None)
+
+
+def kinds(timeline, source=None):
+    return [(e.source, e.kind) for e in timeline.events(source=source)]
+
+
+def test_records_changes_only_not_every_poll():
+    tl = Timeline(alerts=["PostgresDown"])
+    tl.observe_prometheus([], at=99.0)
+    for at in (100.5, 100.7, 100.9):
+        tl.observe_prometheus([prom("pending")], at=at)
+    for at in (102.1, 102.3):
+        tl.observe_prometheus([prom("firing")], at=at)
+    tl.observe_prometheus([], at=110.0)
+    tl.observe_prometheus([], at=110.2)
+    assert [(e.kind, e.time) for e in tl.events(source="prometheus")] == [
+        ("inactive", 99.0), ("pending", 100.0), ("firing", 102.1), ("resolved", 110.0)]
+    assert tl.first("pending", "PostgresDown").detail == "value=1 (at activeAt)"
+
+
+def test_pending_that_never_fires_goes_back_to_inactive_and_other_alerts_are_ignored():
+    tl = Timeline(alerts=["PostgresDown"])
+    other = prom("firing", labels={"alertname": "Unwatched"})
+    tl.observe_prometheus([prom("pending"), other], at=101.0)
+    tl.observe_prometheus([other], at=102.0)
+    assert [e.kind for e in tl.events(source="prometheus")] == ["pending", "inactive"]
+    assert tl.events("Unwatched") == []
+
+
+def test_label_sets_are_tracked_separately():
+    tl = Timeline(alerts=["PostgresDown"])
+    replica = {**LABELS, "instance": "replica"}
+    tl.observe_prometheus([prom("firing"), prom("pending", labels=replica)], at=101.0)
+    tl.observe_prometheus([prom("firing"), prom("firing", labels=replica)], at=102.0)
+    assert len(tl.events(kind="firing")) == 2
+    assert [e.time for e in tl.events(kind="firing", labels={"instance": "replica"})] == [102.0]
+
+
+def test_alertmanager_states_and_inhibition_detail():
+    tl = Timeline(alerts=["PostgresDown"])
+    tl.observe_alertmanager([am("active")], at=103.0)
+    tl.observe_alertmanager([am("suppressed", ["fp9"])], at=104.0)
+    tl.observe_alertmanager([], at=105.0)
+    assert kinds(tl) == [("alertmanager", "active"), ("alertmanager", "suppressed"), ("alertmanager", "resolved")]
+    assert "inhibitedBy=fp9" in tl.first("suppressed").detail
+
+
+def test_resolved_notification_stamps_prometheus_resolution_with_ends_at():
+    tl = Timeline(alerts=["PostgresDown"])
+    tl.observe_prometheus([prom("firing")], at=102.0)
+    alert = NotifiedAlert(dict(LABELS), {}, "resolved", 100.0, 108.0, "fp1")
+    tl.observe_notification(Notification(7, 109.0, "pager", "pager", "resolved", "g", (alert,)))
+    tl.observe_prometheus([], at=109.5)  # the poller sees it later: not recorded twice
+    assert [(e.source, e.kind, e.time) for e in tl.events()[-2:]] == [
+        ("prometheus", "resolved", 108.0), ("sink", "resolved", 109.0)]
+    assert len(tl.events(kind="resolved", source="prometheus")) == 1
+
+
+def test_marks_first_last_rows_and_json():
+    clock = iter([199.0, 201.0, 201.5, 202.5])
+    tl = Timeline(clock=lambda: next(clock))
+    tl.mark("injected", "postgres stopped")
+    tl.mark("steady", "50 users", source="load")
+    tl.record("prometheus", "firing", alert="PostgresDown", labels=LABELS, at=201.5)
+    tl.mark("reverted", "postgres started")
+    assert tl.first("injected").time == 201.0 and tl.last("reverted").time == 202.5
+    assert tl.as_rows(relative_to=201.0) == [
+        (0.0, "fault", "injected", "", "", "postgres stopped"),
+        (0.5, "load", "steady", "", "", "50 users"),
+        (0.5, "prometheus", "firing", "PostgresDown", '{job="postgres", severity="critical"}', ""),
+        (1.5, "fault", "reverted", "", "", "postgres started")]
+    assert [e["kind"] for e in json.loads(tl.to_json())["events"]] == ["injected", "steady", "firing", "reverted"]
+    assert "+0.500s  prometheus   firing       PostgresDown" in tl.format(201.0)
+
+
+def test_bounded_and_validated():
+    tl = Timeline(max_events=3)
+    for i in range(5):
+        tl.mark("step", str(i), source="load")
+    assert [e.detail for e in tl.events()] == ["2", "3", "4"] and tl.dropped == 2
+    with pytest.raises(ConfigError, match="source"):
+        tl.record("nowhere", "x")
+    with pytest.raises(ConfigError, match="poll_interval"):
+        Timeline(poll_interval=0)
+
+
+def test_background_thread_follows_the_sink_long_poll():
+    with NotificationSink() as sink, Timeline(sink=sink.client(), alerts=["TestSwitchOn"]) as tl:
+        import requests
+
+        requests.post(f"{sink.url}/warning", json=FIRING, timeout=5)
+        note = sink.notifications()[0]
+        # the sink thread records it within milliseconds; stop() drains whatever is left
+    [event] = tl.events(source="sink")
+    assert (event.kind, event.time, event.alert) == ("notified", note.received_at, "TestSwitchOn")
+    assert event.detail.startswith("receiver=warning seq=1")
