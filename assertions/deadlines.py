@@ -106,7 +106,9 @@ class Deadline:
 
 
 def _secs(seconds: float) -> str:
-    return f"{seconds:.3g} s" if seconds < 100 else f"{format_duration(seconds)}"
+    """``6.5 s``; long values also as a duration: ``446.5 s (7m27s)``."""
+    text = f"{round(seconds, 2):g} s"
+    return text + f" ({format_duration(int(seconds + 0.5))})" if seconds >= 120 else text
 
 
 @dataclass(frozen=True)
