@@ -13,7 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from alertdrill.catalogue import DEFAULT_CATALOGUE, Catalogue, load_catalogue
 from alertdrill.settings import DEFAULT_TIME_SCALE, RunSettings, env_float
+
+RESULTS_KEY = pytest.StashKey[list]()
+STARTED_KEY = pytest.StashKey[float]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -30,6 +34,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="run Locust distributed with this many worker processes (default 0: local)")
     group.addoption("--strict-coverage", action="store_true", default=None,
                     help="fail when an alert in the rules has no scenario")
+    group.addoption("--catalogue", default=None, metavar="PATH",
+                    help="scenario catalogue mapping alerts to faults (env ALERTDRILL_CATALOGUE, "
+                         "default scenarios/catalogue.yml)")
+    group.addoption("--report-dir", default=None, metavar="DIR",
+                    help="where the summary and artifacts go (env ALERTDRILL_REPORT_DIR, default reports)")
 
 
 def _settings(config: pytest.Config) -> RunSettings:
@@ -41,6 +50,8 @@ def _settings(config: pytest.Config) -> RunSettings:
         stack_name=config.getoption("--stack-name") or os.environ.get("ALERTDRILL_STACK_NAME", "pytest"),
         load_workers=config.getoption("--load-workers") or int(os.environ.get("ALERTDRILL_LOAD_WORKERS", "0")),
         strict_coverage=bool(config.getoption("--strict-coverage")),
+        catalogue=Path(config.getoption("--catalogue") or os.environ.get("ALERTDRILL_CATALOGUE") or DEFAULT_CATALOGUE),
+        report_dir=Path(config.getoption("--report-dir") or os.environ.get("ALERTDRILL_REPORT_DIR") or "reports"),
     )
 
 
@@ -51,7 +62,13 @@ def alertdrill_settings(pytestconfig: pytest.Config) -> RunSettings:
 
 
 @pytest.fixture(scope="session")
-def native_stack(alertdrill_settings: RunSettings) -> Iterator:
+def catalogue(alertdrill_settings: RunSettings) -> Catalogue:
+    """The scenario catalogue (alert -> fault), validated."""
+    return load_catalogue(alertdrill_settings.catalogue)
+
+
+@pytest.fixture(scope="session")
+def native_stack(alertdrill_settings: RunSettings, catalogue: Catalogue) -> Iterator:
     """The native stack, started once per session after reverting what a crashed session left."""
     from alertdrill.chaos.recovery import recover_run_dir
     from alertdrill.stack.backends.native import NativeStack
@@ -62,6 +79,7 @@ def native_stack(alertdrill_settings: RunSettings) -> Iterator:
         home=alertdrill_settings.home,
         timing=StackTiming(time_scale=alertdrill_settings.time_scale),
         rule_files=list(alertdrill_settings.rule_files) or None,
+        rule_overrides=catalogue.rule_overrides,
         owner_pid=os.getpid(),
     )
     for line in recover_run_dir(stack.run_dir):
@@ -87,3 +105,32 @@ def _owner_alive(run_dir: Path) -> bool:
     except Exception:
         return False
     return owner is not None and process_start_ticks(owner) is not None
+
+
+@pytest.fixture(scope="session")
+def drill_results(pytestconfig: pytest.Config) -> list:
+    """Every scenario's result, for the summary matrix printed at the end of the run."""
+    return pytestconfig.stash.setdefault(RESULTS_KEY, [])
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    import time
+
+    session.config.stash[STARTED_KEY] = time.time()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    import time
+
+    from alertdrill.summary import format_matrix, write_summary
+
+    results = config.stash.get(RESULTS_KEY, None)
+    if not results:
+        return
+    wall = time.time() - config.stash.get(STARTED_KEY, time.time())
+    terminalreporter.section("alertdrill summary")
+    terminalreporter.write_line(format_matrix(results, wall_seconds=wall))
+    settings = _settings(config)
+    path = write_summary(settings.report_dir / "summary.json", results, wall_seconds=round(wall, 1),
+                         time_scale=settings.time_scale)
+    terminalreporter.write_line(f"summary written to {path}")

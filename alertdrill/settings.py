@@ -38,4 +38,6 @@ class RunSettings:
     home: Path | None = None
     load_workers: int = 0
     strict_coverage: bool = False
+    catalogue: Path | None = None
+    report_dir: Path = Path("reports")
     extra: dict = field(default_factory=dict)

@@ -29,6 +29,10 @@ class RuleTiming:
 
     time_scale: float | None = None
     duration_thresholds: tuple[float, ...] = ()
+    #: Literal text replacements in the expression, e.g. ("> 86400", "> 5"): a threshold that a fresh
+    #: stack cannot wait for. Applied after scaling; each is reported with ``why``.
+    substitutions: tuple[tuple[str, str], ...] = ()
+    why: str = ""
 
 
 @dataclass(frozen=True)
@@ -132,6 +136,11 @@ def scale_rule_groups(
                         differences.append(Difference(name, key, shipped, tested, why))
             shipped_expr = str(rule["expr"])
             tested_expr = scaler.expr(shipped_expr) if factor != 1 else shipped_expr
+            for old, new in timing.substitutions:
+                if old not in tested_expr:
+                    raise ConfigError(f"rule override for {name}: {old!r} does not occur in its expression")
+                tested_expr = tested_expr.replace(old, new)
+                why = f"{why}; {timing.why}" if timing.why else why
             if tested_expr != shipped_expr:
                 rule["expr"] = tested_expr
                 floor = f"; range windows at least {format_duration(min_range)}" if min_range else ""

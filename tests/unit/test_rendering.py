@@ -25,7 +25,9 @@ def test_prometheus_targets_intervals_and_rules():
     assert jobs == {job: [addr] for job, addr in TARGETS.items()}
     assert config["global"]["scrape_interval"] == "1s"
     assert config["rule_files"] == ["/run/rules/*.yml"]
-    assert {d.what for d in diffs} == {"prometheus scrape_interval", "prometheus evaluation_interval"}
+    assert {d.what for d in diffs} == {"prometheus scrape_interval", "prometheus evaluation_interval",
+                                       "prometheus job postgres scrape_interval"}
+    assert config["scrape_configs"][3]["scrape_timeout"] == "2s"
 
 
 def test_unknown_job_is_a_config_error():

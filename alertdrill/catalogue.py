@@ -1,0 +1,185 @@
+"""The catalogue: which fault proves which alert, as data a team edits (``scenarios/catalogue.yml``).
+
+A scenario names the alerts it proves (by the names in the rules under test, so a rule set whose
+alerts have other names is mapped by editing this file), the fault that the alerts document, the
+receiver each notification must reach, and the alerts that must stay silent while the fault is in
+effect. Per-alert rule overrides (a shortened threshold that cannot be waited for on a fresh stack)
+live here too, each with the reason shown in the report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from alertdrill.errors import ConfigError
+from alertdrill.stack.rendering import load_yaml
+from alertdrill.stack.timescale import RuleTiming
+
+__all__ = ["COMPONENTS", "DEFAULT_CATALOGUE", "AlertContract", "Catalogue", "Coverage", "Scenario", "load_catalogue"]
+
+DEFAULT_CATALOGUE = Path(__file__).resolve().parent.parent / "scenarios" / "catalogue.yml"
+COMPONENTS = ("postgres", "redis", "app", "monitoring")
+
+
+@dataclass(frozen=True)
+class AlertContract:
+    """One alert a scenario proves: labels it must carry, where it must be delivered, or why not."""
+
+    name: str
+    labels: dict[str, str] = field(default_factory=dict)
+    receiver: str | None = None
+    inhibited_by: str | None = None
+    not_delivered_because: str | None = None
+
+    @property
+    def title(self) -> str:
+        inner = ",".join(f'{k}="{v}"' for k, v in sorted(self.labels.items()))
+        return f"{self.name}{{{inner}}}" if inner else self.name
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A fault, the alerts it must fire, and the alerts it must not."""
+
+    id: str
+    component: str
+    description: str
+    fault: str
+    params: dict[str, Any]
+    alerts: tuple[AlertContract, ...]
+    silent: tuple[str, ...] = ()
+    load: str = "steady"
+    needs: tuple[str, ...] = ()
+
+    def alert_names(self) -> set[str]:
+        return {a.name for a in self.alerts}
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Alerts in the rules without a scenario, and scenarios whose alerts the rules lack."""
+
+    rule_alerts: frozenset[str]
+    uncovered: tuple[str, ...]
+    missing_from_rules: dict[str, tuple[str, ...]]
+    not_provable: dict[str, str]
+
+    def lines(self) -> list[str]:
+        out = [f"alert {name} has no scenario in the catalogue" for name in self.uncovered]
+        out += [f"scenario {sid} proves {', '.join(names)}, which the rules under test do not define"
+                for sid, names in self.missing_from_rules.items()]
+        out += [f"alert {name}: {why}" for name, why in self.not_provable.items()]
+        return out
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    path: Path
+    scenarios: tuple[Scenario, ...]
+    rule_overrides: dict[str, RuleTiming]
+    override_reasons: dict[str, str]
+    not_provable: dict[str, str]
+
+    def for_component(self, component: str) -> list[Scenario]:
+        return [s for s in self.scenarios if s.component == component]
+
+    def scenario(self, scenario_id: str) -> Scenario:
+        for scenario in self.scenarios:
+            if scenario.id == scenario_id:
+                return scenario
+        known = ", ".join(s.id for s in self.scenarios)
+        raise ConfigError(f"no scenario {scenario_id!r} in {self.path}; known: {known}")
+
+    def proven_alerts(self) -> set[str]:
+        return {a.name for s in self.scenarios for a in s.alerts}
+
+    def coverage(self, rule_alerts: Iterable[str]) -> Coverage:
+        rules = frozenset(rule_alerts)
+        proven = self.proven_alerts()
+        uncovered = tuple(sorted(rules - proven - set(self.not_provable)))
+        missing = {s.id: tuple(sorted(s.alert_names() - rules)) for s in self.scenarios if s.alert_names() - rules}
+        return Coverage(rules, uncovered, missing, {k: v for k, v in self.not_provable.items() if k in rules})
+
+
+def _require(data: Mapping, key: str, where: str, kind: type) -> Any:
+    if key not in data:
+        raise ConfigError(f"{where}: missing '{key}'")
+    value = data[key]
+    if not isinstance(value, kind):
+        raise ConfigError(f"{where}: '{key}' must be a {kind.__name__}, got {type(value).__name__}")
+    return value
+
+
+def _alert(raw: Any, where: str) -> AlertContract:
+    if isinstance(raw, str):
+        return AlertContract(name=raw)
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where}: an alert is a name or a mapping with 'name'")
+    unknown = set(raw) - {"name", "labels", "receiver", "inhibited_by", "not_delivered_because"}
+    if unknown:
+        raise ConfigError(f"{where}: unknown keys {sorted(unknown)}")
+    return AlertContract(
+        name=_require(raw, "name", where, str),
+        labels={str(k): str(v) for k, v in (raw.get("labels") or {}).items()},
+        receiver=raw.get("receiver"),
+        inhibited_by=raw.get("inhibited_by"),
+        not_delivered_because=raw.get("not_delivered_because"),
+    )
+
+
+def _scenario(raw: Any, index: int, path: Path) -> Scenario:
+    where = f"{path} scenario #{index + 1}"
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where}: must be a mapping")
+    sid = _require(raw, "id", where, str)
+    where = f"{path} scenario {sid!r}"
+    component = _require(raw, "component", where, str)
+    if component not in COMPONENTS:
+        raise ConfigError(f"{where}: component {component!r} is not one of {', '.join(COMPONENTS)}")
+    fault = _require(raw, "fault", where, Mapping)
+    kind = _require(fault, "kind", where + " fault", str)
+    alerts = tuple(_alert(a, where) for a in _require(raw, "alerts", where, list))
+    if not alerts:
+        raise ConfigError(f"{where}: 'alerts' is empty; a scenario proves at least one alert")
+    for alert in alerts:
+        if alert.receiver is None and alert.inhibited_by is None and alert.not_delivered_because is None:
+            raise ConfigError(f"{where}: alert {alert.name} needs a receiver, inhibited_by or not_delivered_because")
+    return Scenario(
+        id=sid,
+        component=component,
+        description=str(raw.get("description", "")).strip(),
+        fault=kind,
+        params={k: v for k, v in fault.items() if k != "kind"},
+        alerts=alerts,
+        silent=tuple(raw.get("silent") or ()),
+        load=str(raw.get("load", "steady")),
+        needs=tuple(raw.get("needs") or ()),
+    )
+
+
+def load_catalogue(path: Path | None = None) -> Catalogue:
+    """Parse and validate a catalogue file; every problem is a one-line ConfigError naming the file."""
+    path = Path(path or DEFAULT_CATALOGUE)
+    data = load_yaml(path, what="catalogue")
+    scenarios = tuple(_scenario(raw, i, path) for i, raw in enumerate(_require(data, "scenarios", str(path), list)))
+    ids = [s.id for s in scenarios]
+    if dupes := sorted({i for i in ids if ids.count(i) > 1}):
+        raise ConfigError(f"{path}: duplicate scenario ids {dupes}")
+    overrides: dict[str, RuleTiming] = {}
+    reasons: dict[str, str] = {}
+    for name, raw in (data.get("rule_overrides") or {}).items():
+        where = f"{path} rule_overrides {name!r}"
+        if not isinstance(raw, Mapping) or not raw.get("why"):
+            raise ConfigError(f"{where}: needs a 'why' explaining the difference to the shipped rule")
+        overrides[name] = RuleTiming(
+            time_scale=raw.get("time_scale"),
+            duration_thresholds=tuple(float(x) for x in raw.get("duration_thresholds") or ()),
+            substitutions=tuple((str(a), str(b)) for a, b in (raw.get("substitute") or {}).items()),
+            why=str(raw["why"]),
+        )
+        reasons[name] = str(raw["why"])
+    return Catalogue(path=path, scenarios=scenarios, rule_overrides=overrides, override_reasons=reasons,
+                     not_provable={str(k): str(v) for k, v in (data.get("not_provable") or {}).items()})

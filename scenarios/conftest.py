@@ -1,0 +1,82 @@
+"""Fixtures for the chaos scenarios: one parametrized test per catalogue scenario and component.
+
+The stack, load and observers are session-scoped (starting them costs seconds); each scenario starts
+from a quiet stack (no alert pending or firing, sink cleared) and leaves its fault reverted.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from alertdrill.catalogue import Catalogue, Scenario, load_catalogue
+from alertdrill.drill import DrillResult, Observers, run_drill
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "scenario" not in metafunc.fixturenames:
+        return
+    component = getattr(metafunc.module, "COMPONENT", None)
+    from alertdrill.pytest_plugin import _settings
+
+    catalogue = load_catalogue(_settings(metafunc.config).catalogue)
+    scenarios = catalogue.for_component(component) if component else list(catalogue.scenarios)
+    metafunc.parametrize("scenario", scenarios, ids=[s.id for s in scenarios])
+
+
+@pytest.fixture(scope="session")
+def observers(stack_info) -> Observers:
+    from alertdrill.assertions.alertmanager import AlertmanagerClient
+    from alertdrill.assertions.notifications import SinkClient
+    from alertdrill.assertions.prometheus import PrometheusClient
+
+    return Observers(prometheus=PrometheusClient(stack_info.prometheus_url),
+                     alertmanager=AlertmanagerClient(stack_info.alertmanager_url),
+                     sink=SinkClient(stack_info.sink_url))
+
+
+@pytest.fixture(scope="session")
+def rule_alerts(observers: Observers) -> set[str]:
+    """Alert names in the rules under test (the live Prometheus)."""
+    return {rule.name for rule in observers.prometheus.rules()}
+
+
+@pytest.fixture(scope="session")
+def coverage(catalogue: Catalogue, rule_alerts: set[str], alertdrill_settings):
+    """Alerts with no scenario fail the run in strict mode and are listed otherwise."""
+    cov = catalogue.coverage(rule_alerts)
+    for line in cov.lines():
+        print(f"alertdrill coverage: {line}")
+    if alertdrill_settings.strict_coverage and cov.uncovered:
+        pytest.fail(f"--strict-coverage: alerts without a scenario: {', '.join(cov.uncovered)}", pytrace=False)
+    return cov
+
+
+@pytest.fixture(scope="session")
+def faults(native_stack):
+    from alertdrill.chaos import Faults
+
+    return Faults(native_stack)
+
+
+@pytest.fixture
+def drill(scenario: Scenario, faults, observers: Observers, coverage, drill_results, request):
+    """Run the scenario's drill; skip it when the rules under test lack its alerts."""
+    missing = sorted(scenario.alert_names() - coverage.rule_alerts)
+    if missing:
+        pytest.skip(f"the rules under test have no alert {', '.join(missing)}; map it in the catalogue")
+
+    def run() -> DrillResult:
+        def make_fault(s: Scenario):
+            return getattr(faults, s.fault)(**s.params)
+
+        try:
+            result = run_drill(scenario, make_fault=make_fault, observers=observers)
+        except BaseException as exc:
+            failed = getattr(exc, "drill_result", None)
+            if failed is not None:
+                drill_results.append(failed.to_dict())
+            raise
+        drill_results.append(result.to_dict())
+        return result
+
+    return run
