@@ -1,0 +1,221 @@
+"""The compose backend against a fake Docker Engine API (no engine can run on our machines)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import docker
+import pytest
+import yaml
+from alertdrill.stack.backends.base import Backend, supports_service_faults
+from alertdrill.stack.backends.compose import SERVICES, ComposeStack, port_variable
+from alertdrill.stack.rendering import StackTiming
+from alertdrill.stack.state import read_state
+from fake_docker import FakeContainer, FakeDockerServer, on_call
+
+from alertdrill.errors import ConfigError, FaultInjectError, ForeignTargetError, StackStartError
+
+PROJECT = "alertdrill-cdev"
+
+
+@pytest.fixture
+def fake():
+    with FakeDockerServer() as server:
+        yield server
+
+
+@pytest.fixture
+def client(fake):
+    api = docker.DockerClient(base_url=fake.base_url, timeout=5)
+    yield api
+    api.close()
+
+
+def _compose_up(fake, **per_service):
+    """A runner whose `up` creates the project's containers, as compose would."""
+
+    def hook(argv: list[str]) -> None:
+        if "up" in argv:
+            for service in SERVICES:
+                fake.engine.add_service(PROJECT, service, **per_service.get(service, {}))
+        if "down" in argv:
+            for cid in [c.id for c in fake.engine.containers.values()
+                        if c.labels.get("com.docker.compose.project") == PROJECT]:
+                del fake.engine.containers[cid]
+
+    return on_call(fake.engine, hook)
+
+
+def _stack(tmp_path: Path, client, runner, **kwargs) -> ComposeStack:
+    return ComposeStack(name="cdev", home=tmp_path, client=client, runner=runner,
+                        monitoring_problem=lambda url: None, timing=StackTiming(time_scale=60.0), **kwargs)
+
+
+def test_start_runs_compose_with_rendered_configs_and_stop_tears_down(tmp_path, fake, client):
+    runner = _compose_up(fake)
+    stack = _stack(tmp_path, client, runner, startup_timeout=10)
+    with stack as info:
+        argv, env = runner.calls[0]
+        assert argv[:2] == ["docker", "compose"] and argv[argv.index("-p") + 1] == PROJECT
+        assert argv[argv.index("-f") + 1].endswith("docker-compose.yml")
+        assert argv[-4:] == ["up", "-d", "--build", "--remove-orphans"]
+        assert env["ALERTDRILL_COMPOSE_PROJECT"] == PROJECT
+        for service in SERVICES:
+            assert env[port_variable(service)] == str(info.ports[service])
+        assert info.prometheus_url == f"http://127.0.0.1:{info.ports['prometheus']}"
+        assert info.postgres_dsn.startswith(f"postgresql://postgres@127.0.0.1:{info.ports['postgres']}/alertdrill")
+        assert info.backend == "compose" and info.processes == {}
+        prom = yaml.safe_load(Path(env["ALERTDRILL_PROMETHEUS_CONFIG"]).read_text())
+        targets = {job["job_name"]: job["static_configs"][0]["targets"] for job in prom["scrape_configs"]}
+        assert targets["postgres"] == ["postgres_exporter:9187"]
+        assert prom["global"]["scrape_interval"] == "1s"
+        assert prom["rule_files"] == ["/etc/prometheus/rules/*.yml"]
+        assert sorted(p.name for p in Path(env["ALERTDRILL_PROMETHEUS_RULES"]).glob("*.yml"))
+        am = yaml.safe_load(Path(env["ALERTDRILL_ALERTMANAGER_CONFIG"]).read_text())
+        assert {h["url"] for r in am["receivers"] for h in r["webhook_configs"]} == {
+            "http://sink:9095/critical", "http://sink:9095/warning"}
+        assert Path(env["ALERTDRILL_APP_FAULT_DIR"]) == info.fault_file.parent
+        assert read_state(stack.run_dir).backend == "compose"
+        assert {"alert": "*", "what": "prometheus scrape_interval", "shipped": "15s", "tested": "1s",
+                "why": "fast test run"} in info.differences
+    assert runner.calls[-1][0][-5:] == ["down", "-v", "--remove-orphans", "--timeout", "10"]
+    assert not stack.run_dir.exists()
+    assert fake.engine.posts() == []  # starting and stopping go through compose, not the API
+
+
+def test_start_waits_for_healthchecks(tmp_path, fake, client):
+    runner = _compose_up(fake, app={"health": ["starting", "starting", "starting", "healthy"]})
+    with _stack(tmp_path, client, runner, startup_timeout=20):
+        inspections = [r for r in fake.engine.requests if r[1] == f"/containers/{PROJECT}-app-id/json"]
+        assert len(inspections) >= 4
+
+
+def test_unhealthy_service_fails_start_with_its_healthcheck_and_log(tmp_path, fake, client):
+    runner = _compose_up(fake, redis={"health": ["unhealthy"], "health_output": "Could not connect to Redis",
+                                      "log": "Fatal: Can't open the log file"})
+    stack = _stack(tmp_path, client, runner, startup_timeout=1.5)
+    with pytest.raises(StackStartError) as err:
+        stack.start()
+    message = str(err.value)
+    assert "redis" in message and "health unhealthy" in message
+    assert "Could not connect to Redis" in message and "Can't open the log file" in message
+    assert "down" in runner.calls[-1][0]  # cleaned up
+    assert not stack.run_dir.exists()
+
+
+def test_exited_service_fails_fast(tmp_path, fake, client):
+    runner = _compose_up(fake, postgres={"status": "exited", "log": "FATAL: invalid value for parameter"})
+    with pytest.raises(StackStartError, match="compose service postgres exited during start-up") as err:
+        _stack(tmp_path, client, runner, startup_timeout=30).start()
+    assert "invalid value for parameter" in str(err.value)
+
+
+def test_compose_failure_and_missing_docker_cli(tmp_path, client):
+    def failing(argv, **kwargs):
+        return subprocess.CompletedProcess(argv, 1, stdout="", stderr="pull access denied for alertdrill-app")
+
+    with pytest.raises(StackStartError, match="pull access denied"):
+        _stack(tmp_path, client, failing).start()
+
+    def missing(argv, **kwargs):
+        raise FileNotFoundError("docker")
+
+    with pytest.raises(StackStartError, match="the `docker` command is not installed") as err:
+        _stack(tmp_path, client, missing).start()
+    assert any("cleaning up also failed" in note for note in getattr(err.value, "__notes__", []))
+
+
+def test_monitoring_must_become_healthy(tmp_path, fake, client):
+    stack = ComposeStack(name="cdev", home=tmp_path, client=client, runner=_compose_up(fake), startup_timeout=1,
+                         monitoring_problem=lambda url: "targets not up: postgres (connection refused)")
+    with pytest.raises(StackStartError, match=r"targets not up: postgres \(connection refused\)"):
+        stack.start()
+
+
+@pytest.fixture
+def controlled(tmp_path, fake, client):
+    for service in SERVICES:
+        fake.engine.add_service(PROJECT, service)
+    return _stack(tmp_path, client, _compose_up(fake))
+
+
+def test_is_a_backend_with_service_faults(controlled):
+    assert isinstance(controlled, Backend)
+    assert supports_service_faults(controlled)
+
+
+def test_stop_kill_pause_resume_start_restart_hit_the_right_container(controlled, fake):
+    cid = f"{PROJECT}-redis-id"
+    controlled.stop_component("redis")
+    assert fake.engine.posts()[-1][:2] == ("POST", f"/containers/{cid}/stop")
+    assert fake.engine.posts()[-1][2]["t"] == "10"
+    assert fake.engine.containers[cid].status == "exited"
+    controlled.start_component("redis", timeout=5)
+    assert fake.engine.posts()[-1][1] == f"/containers/{cid}/start"
+    controlled.stop_component("redis", kill=True)
+    assert fake.engine.posts()[-1][1:] == (f"/containers/{cid}/kill", {"signal": "SIGKILL"})
+    controlled.restart_component("redis", timeout=5)
+    assert fake.engine.posts()[-1][1] == f"/containers/{cid}/restart"
+    controlled.pause_component("redis")
+    assert fake.engine.posts()[-1][1] == f"/containers/{cid}/pause"
+    controlled.resume_component("redis")
+    assert fake.engine.posts()[-1][1] == f"/containers/{cid}/unpause"
+    assert fake.engine.containers[cid].status == "running"
+
+
+def test_start_component_unpauses_a_paused_container(controlled, fake):
+    controlled.pause_component("postgres")
+    controlled.start_component("postgres", timeout=5)
+    assert fake.engine.posts()[-1][1] == f"/containers/{PROJECT}-postgres-id/unpause"
+
+
+def test_container_of_another_project_is_never_touched(controlled, fake):
+    other = fake.engine.add_service("someone-else", "redis")
+    controlled.stop_component("redis")
+    assert other.status == "running"
+    assert fake.engine.posts()[-1][1] == f"/containers/{PROJECT}-redis-id/stop"
+    with pytest.raises(ForeignTargetError, match="it belongs to someone-else") as err:
+        controlled.stop_component(other.name)
+    assert "com.docker.compose.project=alertdrill-cdev" in str(err.value)
+
+
+@pytest.mark.parametrize("call", [
+    lambda s: s.stop_component("prod-db"),
+    lambda s: s.stop_component("prod-db", kill=True),
+    lambda s: s.pause_component("prod-db"),
+    lambda s: s.resume_component("prod-db"),
+    lambda s: s.start_component("prod-db"),
+    lambda s: s.restart_component("prod-db"),
+])
+def test_unlabelled_container_is_refused_before_any_api_action(controlled, fake, call):
+    fake.engine.add(FakeContainer(id="f00dfeed", name="prod-db", labels={}))
+    before = len(fake.engine.posts())
+    with pytest.raises(ForeignTargetError, match="prod-db is not part of compose project alertdrill-cdev"):
+        call(controlled)
+    assert len(fake.engine.posts()) == before
+    assert fake.engine.containers["f00dfeed"].status == "running"
+
+
+def test_own_container_can_be_named_directly(controlled, fake):
+    controlled.pause_component(f"{PROJECT}-app-1")
+    assert fake.engine.posts()[-1][1] == f"/containers/{PROJECT}-app-id/pause"
+
+
+def test_unknown_target_lists_the_services(controlled):
+    with pytest.raises(ConfigError, match="services are postgres, redis, sink"):
+        controlled.stop_component("mysql")
+
+
+def test_engine_refusal_becomes_a_fault_inject_error(controlled, fake):
+    fake.engine.containers[f"{PROJECT}-redis-id"].refuse.add("pause")
+    with pytest.raises(FaultInjectError, match=r"Docker API refused to pause redis .*injected error"):
+        controlled.pause_component("redis")
+
+
+def test_restart_waits_for_health_and_explains_a_timeout(controlled, fake):
+    container = fake.engine.containers[f"{PROJECT}-sink-id"]
+    container.health = ["starting"]
+    container.health_output = "connection refused"
+    with pytest.raises(StackStartError, match=r"compose services sink not healthy in time .*connection refused"):
+        controlled.restart_component("sink", timeout=1)
