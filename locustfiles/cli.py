@@ -1,0 +1,106 @@
+"""``alertdrill load``: run a load profile headless against the stack's app, print the client's view.
+
+Registered by ``alertdrill.cli`` through ``register(subparsers)``. The target defaults to the app of
+the stack named by the global ``--name``/``--home``, and so does the Postgres DSN of the write ledger.
+Exit status: 0, 1 when acknowledged writes were lost, 2 for bad input (one line, before any load).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from alertdrill.locustfiles.options import DEFAULT_RUN_TIME, DEFAULT_USERS
+from alertdrill.locustfiles.profiles import PROFILES
+from alertdrill.locustfiles.runner import LoadRun
+
+from alertdrill.errors import LoadError
+
+__all__ = ["cmd_load", "register"]
+
+
+def register(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``load`` sub-command to ``alertdrill``'s sub-parsers."""
+    parser = subparsers.add_parser(
+        "load", help="run a Locust load profile against the stack's app and print what the clients saw",
+        description=__doc__.splitlines()[0],
+    )
+    parser.add_argument("profile", nargs="?", default="steady",
+                        help=f"load profile: {', '.join(sorted(PROFILES))} (default: %(default)s)")
+    parser.add_argument("-u", "--users", type=int, default=DEFAULT_USERS,
+                        help="concurrent users; the peak for `spike` (default: %(default)s)")
+    parser.add_argument("-r", "--spawn-rate", type=float, default=None,
+                        help="users started per second (default: all users within ~1 s)")
+    parser.add_argument("-t", "--run-time", type=float, default=DEFAULT_RUN_TIME,
+                        help="seconds of load; always bounded (default: %(default)s)")
+    parser.add_argument("-w", "--workers", "--load-workers", dest="workers", type=int,
+                        default=int(os.environ.get("ALERTDRILL_LOAD_WORKERS") or 0),
+                        help="run Locust's master and this many worker processes (default: 0, one local process)")
+    parser.add_argument("--target", default=None,
+                        help="base URL on loopback (default: the app of the stack --name)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="artifacts directory (default: ./artifacts/load/<profile>-<UTC time>)")
+    parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                        help="profile parameter, e.g. --param path=/helloworld for `bench` (repeatable)")
+    parser.add_argument("--no-ledger-check", action="store_true",
+                        help="do not check acknowledged writes against Postgres afterwards")
+    parser.add_argument("--list", action="store_true", help="list the profiles and exit")
+    parser.set_defaults(func=cmd_load)
+    return parser
+
+
+def _parameters(pairs: list[str]) -> dict[str, str]:
+    params = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise LoadError(f"--param {pair!r} must look like KEY=VALUE, e.g. path=/status")
+        params[key] = value
+    return params
+
+
+def _stack_target(args: argparse.Namespace) -> tuple[str, str | None]:
+    """The app URL and Postgres DSN of the stack named by the global options."""
+    from alertdrill.stack.state import default_home, read_state
+
+    home = Path(args.home) if getattr(args, "home", None) else default_home()
+    info = read_state(home / getattr(args, "name", "default"))
+    return info.app_url, info.postgres_dsn
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    if args.list:
+        for profile in PROFILES.values():
+            print(f"{profile.name:<13} {profile.description}")
+        return 0
+    if args.target:
+        target, dsn = args.target, None
+        if not args.no_ledger_check:
+            try:
+                dsn = _stack_target(args)[1]
+            except Exception:  # no stack state: the ledger cannot be checked, say so below
+                dsn = None
+    else:
+        target, dsn = _stack_target(args)
+    out = args.out or Path("artifacts") / "load" / f"{args.profile}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
+    run = LoadRun(profile=args.profile, target=target, artifacts_dir=out, users=args.users,
+                  spawn_rate=args.spawn_rate, run_time=args.run_time, workers=args.workers,
+                  parameters=_parameters(args.param), ledger_dsn=None if args.no_ledger_check else dsn)
+    run.start()
+    print(f"load {args.profile!r} -> {run.options.target}: {args.users} users, {args.workers} workers, "
+          f"{run.options.run_seconds} s (Ctrl-C stops early); artifacts in {run.artifacts.directory}", flush=True)
+    try:
+        try:
+            result = run.wait()
+        except KeyboardInterrupt:
+            print("interrupted: stopping the load", flush=True)
+            result = run.stop()
+    finally:
+        run.kill()
+    print(result.summary())
+    if result.ledger is None and run.options.profile_spec.writes and not args.no_ledger_check:
+        print("ledger: not checked (no stack state to find Postgres; use --name or --no-ledger-check)")
+    return 1 if result.ledger is not None and not result.ledger.ok else 0

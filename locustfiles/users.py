@@ -1,0 +1,107 @@
+"""The simulated clients: what one user of the app does, shared by the profiles' locustfiles.
+
+FastHttpUser (geventhttpclient) costs a fraction of the CPU of the requests-based HttpUser, which
+matters on a machine where the app and the load share two cores. Timeouts are short so a hung app
+shows up as failures within seconds instead of users stuck for Locust's default 60 s.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections import deque
+
+from alertdrill.locustfiles.collect import record_ack
+from locust import FastHttpUser, between, task
+
+__all__ = ["AppUser", "SteadyUser", "WriteLedgerUser"]
+
+#: Ids this process saw acknowledged, for reads by id (newest kept).
+_known_ids: deque[int] = deque(maxlen=5000)
+VALUE_RANGE = (-(2**62), 2**62)
+
+
+class AppUser(FastHttpUser):
+    """Base user: one task helper per endpoint, each with a stable stats name."""
+
+    abstract = True
+    connection_timeout = 5.0
+    network_timeout = 10.0
+
+    def helloworld(self) -> None:
+        self.client.get("/helloworld", name="/helloworld")
+
+    def status(self) -> None:
+        self.client.get("/status", name="/status")
+
+    def list_items(self) -> None:
+        self.client.get(f"/items?limit={random.randint(1, 50)}", name="/items?limit")
+
+    def read_item(self) -> None:
+        """Read an item this process saw acknowledged; a 404 there is data the app lost."""
+        if not _known_ids:
+            self.list_items()
+            return
+        item_id = random.choice(_known_ids)
+        with self.client.get(f"/items/{item_id}", name="/items/[id]", catch_response=True) as response:
+            if response.status_code == 404:
+                response.failure(f"acknowledged item {item_id} is not readable (404)")
+
+    def write_item(self) -> int | None:
+        """POST an item; on 201 record the acknowledged id with what was sent (the ledger)."""
+        name = f"drill-{uuid.uuid4().hex[:16]}"
+        value = random.randint(*VALUE_RANGE)
+        with self.client.post("/items", json={"name": name, "value": value}, name="/items",
+                              catch_response=True) as response:
+            if response.status_code != 201:
+                if 200 <= response.status_code < 400:
+                    response.failure(f"expected 201, got {response.status_code}")
+                return None  # >= 400 and no response are failures already
+            try:
+                item_id = int(response.json()["id"])
+            except (ValueError, KeyError, TypeError):
+                response.failure(f"201 without an integer id: {response.text[:80]!r}")
+                return None
+        record_ack(item_id=item_id, name=name, value=value)
+        _known_ids.append(item_id)
+        return item_id
+
+
+class SteadyUser(AppUser):
+    """A realistic visitor: mostly reads, some writes, a health check now and then, ~1 s think time."""
+
+    wait_time = between(0.5, 1.5)
+
+    @task(5)
+    def t_helloworld(self) -> None:
+        self.helloworld()
+
+    @task(2)
+    def t_status(self) -> None:
+        self.status()
+
+    @task(3)
+    def t_read_item(self) -> None:
+        self.read_item()
+
+    @task(1)
+    def t_list_items(self) -> None:
+        self.list_items()
+
+    @task(2)
+    def t_write_item(self) -> None:
+        self.write_item()
+
+
+class WriteLedgerUser(AppUser):
+    """A writer: item writes back to back, each acknowledged id recorded, sometimes read back."""
+
+    wait_time = between(0.05, 0.2)
+
+    @task(4)
+    def t_write_item(self) -> None:
+        self.write_item()
+
+    @task(1)
+    def t_read_back(self) -> None:
+        self.read_item()
