@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 
 import requests
 
@@ -65,6 +65,10 @@ class JsonApi:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.url!r})"
+
+    def clone(self) -> Self:
+        """The same client with its own session, for use from another thread (sessions are not shared)."""
+        return type(self)(self.url, timeout=self.timeout)
 
     def close(self) -> None:
         """Close pooled connections."""

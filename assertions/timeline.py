@@ -67,7 +67,10 @@ class Timeline:
                  max_events: int = 10_000, clock: Callable[[], float] = time.time) -> None:
         if not 0.01 <= poll_interval <= 10:
             raise ConfigError(f"timeline poll_interval {poll_interval!r} must be between 0.01 and 10 seconds")
-        self.prometheus, self.alertmanager, self.sink = prometheus, alertmanager, sink
+        # Own sessions: the poller threads must not share a requests.Session with the test's thread.
+        self.prometheus = prometheus.clone() if prometheus is not None else None
+        self.alertmanager = alertmanager.clone() if alertmanager is not None else None
+        self.sink = sink.clone() if sink is not None else None
         self.poll_interval = poll_interval
         self.clock = clock
         self.started_at = clock()
