@@ -32,7 +32,7 @@ SCRAPE_JOBS = {
     "redis": "redis_exporter",
 }
 
-APP_DATABASE = "alertdrill"
+from alertdrill.stack.pgdata import APP_DATABASE  # noqa: E402
 
 
 @dataclass(frozen=True)

@@ -17,20 +17,19 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-import psycopg
 import requests
 import yaml
 from alertdrill.assertions.durations import format_duration
 from alertdrill.stack import layout
 from alertdrill.stack.binaries import resolve
 from alertdrill.stack.components import (
-    APP_DATABASE,
     COMPONENTS,
     SCRAPE_JOBS,
     Addresses,
     readiness_check,
     specs,
 )
+from alertdrill.stack.pgdata import prepare_data_dir
 from alertdrill.stack.ports import free_ports
 from alertdrill.stack.process import RunningProcess, log_tail, spawn
 from alertdrill.stack.rendering import (
@@ -226,7 +225,6 @@ class NativeStack:
             (run / sub).mkdir(parents=True, exist_ok=True)
         _reset_dir(run / "app" / "metrics")
         differences = self._render_configs(addr)
-        self._initdb()
         resend = format_duration(max(1.0, 60.0 / self.timing.time_scale))
         process_specs = specs(run, addr, app_workers=self.app_workers, resend_delay=resend)
         self.info = info = StackInfo(
@@ -249,14 +247,13 @@ class NativeStack:
             differences=[d.to_dict() for d in differences],
         )
         deadline = time.monotonic() + self.startup_timeout
-        first_wave = ("postgres", "redis", "sink", "alertmanager")
-        for name in first_wave:
-            info.processes[name] = spawn(process_specs[name])
-            write_state(info)
-        self._wait_ready(["postgres"], addr, deadline=deadline)
-        self._bootstrap_postgres(addr)
+        # Prometheus first: its target discovery takes seconds to hand out targets, which overlaps with
+        # preparing Postgres; every other component tolerates its dependencies coming up later.
+        info.processes["prometheus"] = spawn(process_specs["prometheus"])
+        write_state(info)
+        self._initdb()
         for name in COMPONENTS:
-            if name not in first_wave:
+            if name not in info.processes:
                 info.processes[name] = spawn(process_specs[name])
                 write_state(info)
         self._wait_ready(list(COMPONENTS), addr, deadline=deadline)
@@ -293,25 +290,7 @@ class NativeStack:
             pw = pwd.getpwnam(user)
             for path in (pg, pg / "socket"):
                 os.chown(path, pw.pw_uid, pw.pw_gid)
-        argv = [resolve("initdb"), "-D", str(pg / "data"), "-A", "trust", "-U", "postgres", "--no-sync",
-                "-E", "UTF8", "--locale=C"]
-        kwargs: dict = {}
-        if user is not None:
-            pw = pwd.getpwnam(user)
-            kwargs = {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": []}
-        result = subprocess.run(argv, capture_output=True, text=True, timeout=60, cwd=pg, **kwargs)
-        if result.returncode != 0:
-            raise StackStartError(f"initdb failed in {pg / 'data'}: {(result.stderr or result.stdout).strip()[-500:]}")
-        with open(pg / "data" / "postgresql.conf", "a") as conf:
-            conf.write(f"\ninclude '{layout.STACK_DIR / 'postgres' / 'postgresql.conf'}'\n")
-
-    @staticmethod
-    def _bootstrap_postgres(addr: Addresses) -> None:
-        with psycopg.connect(addr.postgres_dsn(database="postgres"), autocommit=True, connect_timeout=5) as conn:
-            conn.execute("CREATE ROLE alertdrill_app LOGIN")
-            conn.execute(f"CREATE DATABASE {APP_DATABASE} OWNER alertdrill_app")
-        with psycopg.connect(addr.postgres_dsn(), autocommit=True, connect_timeout=5) as conn:
-            conn.execute(layout.POSTGRES_BOOTSTRAP_SQL.read_text())
+        prepare_data_dir(pg, cache_dir=self.home / ".cache", user=user)
 
     def _wait_ready(self, components: list[str], addr: Addresses, *, deadline: float) -> None:
         info = self._require_info()
