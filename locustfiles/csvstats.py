@@ -13,7 +13,7 @@ from alertdrill.locustfiles.results import AGGREGATED, EndpointStats
 
 from alertdrill.errors import LoadError
 
-__all__ = ["parse_stats_csv"]
+__all__ = ["parse_stats_csv", "user_counts"]
 
 _REQUIRED = ("Type", "Name", "Request Count", "Failure Count", "Requests/s", "50%", "95%", "99%", "100%")
 
@@ -52,3 +52,13 @@ def parse_stats_csv(path: Path) -> tuple[dict[str, EndpointStats], EndpointStats
         else:
             endpoints[stats.key] = stats
     return endpoints, total
+
+
+def user_counts(history_csv: Path) -> list[tuple[int, int]]:
+    """(Unix second, running users) from the Aggregated rows of Locust's ``_stats_history.csv``."""
+    try:
+        with Path(history_csv).open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+    except FileNotFoundError:
+        raise LoadError(f"Locust wrote no stats history at {history_csv}; see the Locust log next to it") from None
+    return [(int(r["Timestamp"]), int(r["User Count"])) for r in rows if r.get("Name") == AGGREGATED]

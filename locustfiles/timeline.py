@@ -124,10 +124,14 @@ class Timeline:
         return min(k[0] for k in self._cells) * self.resolution if self._cells else None
 
     def window(self, start: float, end: float) -> WindowStats:
-        """Stats of requests completed in buckets starting in [start, end); exact to ``resolution`` s."""
+        """Stats of requests completed in [start, end), both rounded down to a bucket boundary.
+
+        Rounding ``end`` down makes a window complete as soon as ``covered_to >= end``: the same
+        window read live during the run and after it gives the same counts.
+        """
         if end < start:
             raise ValueError(f"window end {end} is before its start {start}")
-        first, last = math.floor(start / self.resolution), math.ceil(end / self.resolution)
+        first, last = math.floor(start / self.resolution), math.floor(end / self.resolution)
         per_endpoint: dict[tuple[str, str], tuple[list[int], dict[int, int], dict[int, int]]] = {}
         for (bucket, method, name, status), cell in self._cells.items():
             if not first <= bucket < last:
@@ -138,7 +142,7 @@ class Timeline:
             codes[status] = codes.get(status, 0) + cell.n
             for ms, c in cell.histogram.items():
                 histogram[ms] = histogram.get(ms, 0) + c
-        seconds = max(end - start, self.resolution)
+        seconds = (last - first) * self.resolution
         endpoints: dict[str, EndpointStats] = {}
         all_hist: dict[int, int] = {}
         all_codes: dict[int, int] = {}
