@@ -1,0 +1,78 @@
+"""What a fault needs from the object that started the stack.
+
+Service faults (stop, kill, pause, restart) act through the backend, so the native backend signals
+its process groups and a compose backend can later do the same through the Docker API by providing
+these few methods. Database and cache faults only need the backend's ``info`` (DSNs and URLs).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from alertdrill.stack.state import StackInfo, read_state
+
+from alertdrill.errors import ConfigError, StackNotRunningError
+
+__all__ = ["Backend", "ComponentProcess", "attach_backend", "stack_info", "stack_is_running"]
+
+
+@runtime_checkable
+class ComponentProcess(Protocol):
+    """One component's process as the backend sees it (``RunningProcess`` for the native backend)."""
+
+    pid: int
+
+    def is_ours(self) -> bool: ...
+
+    def is_alive(self) -> bool: ...
+
+    def is_stopped(self) -> bool: ...
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """The methods service faults call; ``NativeStack`` provides them."""
+
+    info: StackInfo | None
+
+    def process(self, component: str) -> ComponentProcess: ...
+
+    def stop_component(self, component: str, *, kill: bool = False) -> None: ...
+
+    def pause_component(self, component: str) -> None: ...
+
+    def resume_component(self, component: str) -> None: ...
+
+    def start_component(self, component: str, *, timeout: float = 30.0) -> ComponentProcess: ...
+
+    def is_running(self) -> bool: ...
+
+
+def stack_info(backend: Backend) -> StackInfo:
+    """The backend's stack, or StackNotRunningError when it was not started."""
+    if not isinstance(backend, Backend):
+        raise ConfigError(
+            "a fault needs a stack backend such as NativeStack (the `native_stack` fixture), "
+            f"got {type(backend).__name__}"
+        )
+    info = backend.info
+    if info is None:
+        raise StackNotRunningError("the stack backend has not started a stack; use `with NativeStack(...)` first")
+    return info
+
+
+def stack_is_running(backend: Backend) -> bool:
+    """Some component of the stack still runs (so a stopped one may be started again)."""
+    info = backend.info
+    return info is not None and any(p.is_alive() for p in info.processes.values())
+
+
+def attach_backend(run_dir: Path) -> Backend:
+    """Control the stack recorded in ``run_dir`` (for recovery in a later process)."""
+    info = read_state(run_dir)
+    if info.backend == "native":
+        from alertdrill.stack.backends.native import NativeStack
+
+        return NativeStack.attach(run_dir)
+    raise StackNotRunningError(f"stack in {run_dir} uses backend {info.backend!r}, which alertdrill cannot control")

@@ -1,0 +1,208 @@
+"""Service faults: stop, kill -9, pause (SIGSTOP) and restart one component, through the backend.
+
+Evidence comes from the operating system, not from monitoring: the process group is gone and the
+port refuses connections, or every process of the group is in state T (stopped), or a new pid
+serves where the old one was. Revert starts a stopped component again (only while the rest of its
+stack still runs) or resumes a paused one, and waits until it serves.
+"""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from typing import Any, ClassVar
+
+from alertdrill.stack.components import Addresses, readiness_check
+from alertdrill.stack.ports import LOOPBACK
+
+from alertdrill.errors import FaultInjectError
+from alertdrill.waiting import poll_until
+
+from .backend import Backend, stack_is_running
+from .base import DEFAULT_MAX_DURATION, Fault, poll
+from .registry import register
+
+__all__ = ["ServiceFault", "ServiceKill", "ServicePause", "ServiceRestart", "ServiceStop", "group_states"]
+
+READY_TIMEOUT = 30.0
+
+
+def group_states(pgid: int) -> dict[int, str]:
+    """pid -> state letter (R, S, T, Z, ...) of every process in process group ``pgid``."""
+    states: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+        rest = raw[raw.rindex(")") + 2 :].split()
+        if int(rest[2]) == pgid:
+            states[int(entry.name)] = rest[0]
+    return states
+
+
+def port_open(port: int, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((LOOPBACK, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+class ServiceFault(Fault):
+    """A fault on one component's processes; subclasses choose the action."""
+
+    action: ClassVar[str] = ""
+
+    def __init__(self, *, backend: Backend, component: str, max_duration: float = DEFAULT_MAX_DURATION) -> None:
+        super().__init__(backend=backend, max_duration=max_duration)
+        self.component = self.guard.component(component)
+
+    def params(self) -> dict[str, Any]:
+        return {"component": self.component}
+
+    def target(self) -> dict[str, Any]:
+        return {"stack": self.info.name, "component": self.component}
+
+    def _check_targets(self) -> None:
+        proc = self.backend.process(self.component)
+        if not proc.is_alive():
+            raise FaultInjectError(f"cannot {self.action} {self.component}: it is not running (pid {proc.pid})")
+        self.guard.pid(proc.pid, self.component)
+        self.resources["pid"] = proc.pid
+
+    def _port(self) -> int:
+        return int(self.info.ports[self.component])
+
+    def _wait_ready(self) -> None:
+        check = readiness_check(self.component, Addresses(dict(self.info.ports)))
+        poll(lambda: check.probe() is None, timeout=READY_TIMEOUT, interval=0.1,
+             what=f"{self.component} serving again ({check.description})")
+
+    def _ensure_running(self) -> str:
+        """Start the component again if it is down and its stack still runs."""
+        proc = self.backend.process(self.component)
+        if proc.is_stopped():
+            self.backend.resume_component(self.component)
+            self._wait_ready()
+            return f"resumed {self.component} (pid {proc.pid})"
+        if proc.is_alive():
+            return f"{self.component} already runs (pid {proc.pid})"
+        if not stack_is_running(self.backend):
+            return f"left {self.component} stopped: the rest of stack {self.info.name!r} is not running either"
+        self._wait_reaped(proc.pid)
+        new = self.backend.start_component(self.component, timeout=READY_TIMEOUT)
+        return f"started {self.component} again (pid {new.pid})"
+
+    @staticmethod
+    def _wait_reaped(pid: int) -> None:
+        """Wait until the old pid is gone even as a zombie: Postgres treats a zombie's lock file as live.
+
+        A stack started by a process that has since exited is parented to init, which reaps orphans
+        on its own schedule; the new postmaster would refuse to start next to the zombie's socket lock.
+        """
+        poll_until(lambda: not Path(f"/proc/{pid}").exists(), timeout=10.0, interval=0.05)
+
+    def _revert(self) -> str:
+        return self._ensure_running()
+
+    def _gone_facts(self) -> dict[str, Any]:
+        proc = self.backend.process(self.component)
+        states = group_states(proc.pid)
+        live = {pid: s for pid, s in states.items() if s not in ("Z", "X")}
+        return {"component": self.component, "pid": proc.pid, "alive": proc.is_alive(),
+                "group_processes_left": sorted(live), "port": self._port(), "port_open": port_open(self._port())}
+
+    def _prove_gone(self) -> tuple[str, dict[str, Any]]:
+        facts = self._gone_facts()
+        if facts["alive"] or facts["group_processes_left"]:
+            raise self.not_in_effect(f"{self.component} still has processes {facts['group_processes_left']}", **facts)
+        if facts["port_open"]:
+            raise self.not_in_effect(f"port {facts['port']} still accepts connections", **facts)
+        return f"{self.component} is down: pid {facts['pid']} gone, port {facts['port']} refuses connections", facts
+
+
+@register
+class ServiceStop(ServiceFault):
+    """Stop a component the way its supervisor would (SIGTERM, SIGINT for Postgres)."""
+
+    kind = "service-stop"
+    action = "stop"
+
+    def _inject(self) -> None:
+        self.backend.stop_component(self.component)
+
+    def _prove(self) -> tuple[str, dict[str, Any]]:
+        summary, facts = self._prove_gone()
+        return summary, {**facts, "signal": "graceful stop"}
+
+
+@register
+class ServiceKill(ServiceFault):
+    """kill -9 the component's whole process group: no shutdown handlers run."""
+
+    kind = "service-kill"
+    action = "kill"
+
+    def _inject(self) -> None:
+        self.backend.stop_component(self.component, kill=True)
+
+    def _prove(self) -> tuple[str, dict[str, Any]]:
+        summary, facts = self._prove_gone()
+        return summary.replace("is down", "was killed (SIGKILL)"), {**facts, "signal": "SIGKILL"}
+
+
+@register
+class ServicePause(ServiceFault):
+    """SIGSTOP the component's process group: it holds its sockets but answers nothing."""
+
+    kind = "service-pause"
+    action = "pause"
+
+    def _inject(self) -> None:
+        self.backend.pause_component(self.component)
+        poll(lambda: self._all_stopped(), timeout=5.0, what=f"every process of {self.component} stopped")
+
+    def _all_stopped(self) -> bool:
+        states = group_states(self.backend.process(self.component).pid)
+        return bool(states) and all(s in ("T", "Z") for s in states.values())
+
+    def _prove(self) -> tuple[str, dict[str, Any]]:
+        proc = self.backend.process(self.component)
+        states = group_states(proc.pid)
+        facts = {"component": self.component, "pid": proc.pid, "process_states": {str(k): v for k, v in states.items()},
+                 "stopped": proc.is_stopped()}
+        running = [pid for pid, s in states.items() if s not in ("T", "Z")]
+        if not states:
+            raise self.not_in_effect(f"{self.component} has no processes at all (it died instead)", **facts)
+        if running:
+            raise self.not_in_effect(f"processes {running} of {self.component} are not stopped", **facts)
+        return f"{self.component} is paused: {len(states)} process(es) in state T", facts
+
+
+@register
+class ServiceRestart(ServiceFault):
+    """Stop and start the component again (a deploy, a crash loop of one)."""
+
+    kind = "service-restart"
+    action = "restart"
+
+    def _inject(self) -> None:
+        self.backend.stop_component(self.component)
+        new = self.backend.start_component(self.component, timeout=READY_TIMEOUT)
+        self.resources["new_pid"] = new.pid
+
+    def _prove(self) -> tuple[str, dict[str, Any]]:
+        proc = self.backend.process(self.component)
+        check = readiness_check(self.component, Addresses(dict(self.info.ports)))
+        problem = check.probe()
+        facts = {"component": self.component, "old_pid": self.resources.get("pid"), "new_pid": proc.pid,
+                 "alive": proc.is_alive(), "serving": problem is None, "readiness_error": problem}
+        if proc.pid == self.resources.get("pid"):
+            raise self.not_in_effect(f"{self.component} still runs as the old pid {proc.pid}", **facts)
+        if not proc.is_alive() or problem is not None:
+            raise self.not_in_effect(f"the restarted {self.component} does not serve: {problem or 'not alive'}",
+                                     **facts)
+        return f"{self.component} restarted: pid {facts['old_pid']} -> {proc.pid}, serving", facts
