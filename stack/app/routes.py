@@ -45,7 +45,7 @@ def ready() -> JsonResponse:
             probe()
             checks[name] = "up"
         except DependencyUnavailable as exc:
-            log.info("readiness: %s", exc)
+            log.debug("readiness: %s", exc)
             checks[name] = "down"
     down = [name for name, result in checks.items() if result == "down"]
     if not down:
@@ -114,7 +114,7 @@ def get_item(item_id: int) -> JsonResponse:
         if isinstance(cached, dict):
             return jsonify(cached), 200, {"X-Source": "cache"}
     except DependencyUnavailable as exc:
-        log.info("item cache bypassed: %s", exc)
+        log.debug("item cache bypassed: %s", exc)
         redis_ok = False
     item = state.db.get_item(item_id) if item_id <= BIGINT_MAX else None
     if item is None:
@@ -162,4 +162,4 @@ def _cache_quietly(key: str, value: Any) -> None:
     try:
         current_state().cache.set_json(key, value, current_state().settings.cache_ttl_s)
     except DependencyUnavailable as exc:
-        log.info("cache fill skipped: %s", exc)
+        log.debug("cache fill skipped: %s", exc)

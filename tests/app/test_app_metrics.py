@@ -7,9 +7,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from alertdrill.stack.app.metrics import DURATION_BUCKETS
 from apptest_support import Samples, parse_metrics, sample, wait_for
 from flask.testing import FlaskClient
+
+pytestmark = pytest.mark.timeout(180)
 
 SetFault = Callable[[dict[str, Any] | str | None], None]
 
@@ -59,7 +62,7 @@ def test_histogram_has_the_documented_buckets(client: FlaskClient) -> None:
         assert le in buckets
 
 
-def test_unhandled_exceptions_are_counted_by_class(client: FlaskClient, monkeypatch: Any) -> None:
+def test_unhandled_exceptions_are_counted_by_class(client: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:
     from alertdrill.stack.app.state import EXTENSION_KEY
 
     def boom(item_id: int) -> None:

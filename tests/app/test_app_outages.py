@@ -21,6 +21,8 @@ from flask.testing import FlaskClient
 if TYPE_CHECKING:
     from conftest import Backends
 
+pytestmark = pytest.mark.timeout(180)
+
 RECOVERY_TIMEOUT_S = 20.0
 
 

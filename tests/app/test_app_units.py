@@ -15,6 +15,8 @@ from alertdrill.stack.app.settings import Settings
 
 from alertdrill.errors import ConfigError
 
+pytestmark = pytest.mark.timeout(180)
+
 GOOD_ENV = {
     "ALERTDRILL_DATABASE_URL": "postgresql://app@127.0.0.1:5432/app",
     "ALERTDRILL_REDIS_URL": "redis://127.0.0.1:6379/0",
