@@ -191,7 +191,10 @@ class PrometheusClient(JsonApi):
         return [_alert(a) for a in self.api("/alerts").get("alerts", [])]
 
     def alerts_series(self, name: str, time: float | None = None) -> list[AlertSeries]:
-        """``name``'s instances from the ``ALERTS`` series, joined with ``ALERTS_FOR_STATE``."""
+        """``name``'s instances from the ``ALERTS`` series, joined with ``ALERTS_FOR_STATE``.
+
+        ``active_at`` comes from ``ALERTS_FOR_STATE``, which Prometheus stores in whole seconds.
+        """
         selector = '{{alertname="{}"}}'.format(name.replace("\\", "\\\\").replace('"', '\\"'))
         since = {_key(s.labels): s.value for s in self.query("ALERTS_FOR_STATE" + selector, time)}
         out = []
@@ -260,7 +263,10 @@ class PrometheusClient(JsonApi):
         return dict(self.api("/status/flags"))
 
     def reload(self) -> None:
-        """Reload config and rules (needs ``--web.enable-lifecycle``)."""
+        """Reload config and rules (needs ``--web.enable-lifecycle``).
+
+        Alertmanager discovery restarts with it: alerts sent in the next few seconds may be dropped.
+        """
         self.request("POST", "/-/reload", expect_json=False)
 
     def ready(self) -> bool:

@@ -47,6 +47,12 @@ groups:
         expr: alertdrill_test_switch == 42
         for: 1s
         labels: {severity: warning}
+      - alert: TestSwitchHigh
+        expr: alertdrill_test_switch == 2
+        labels: {severity: critical}
+      - alert: TestSwitchInhibited
+        expr: alertdrill_test_switch >= 2
+        labels: {severity: warning}
       - alert: TestMissingMetric
         expr: sum by (job) (rate(alertdrill_metric_that_does_not_exist_total[1m])) > 0 and on(job) up == 1
         labels: {severity: critical}
@@ -80,6 +86,10 @@ route:
       receiver: warning
     - matchers: ['severity="critical"']
       receiver: critical
+inhibit_rules:
+  - source_matchers: [alertname="TestSwitchHigh"]
+    target_matchers: [alertname="TestSwitchInhibited"]
+    equal: [job]
 receivers:
 {receivers}
 """

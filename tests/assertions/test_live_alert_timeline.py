@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import time
 
 import pytest
 from alertdrill.assertions.expectations import expect_alert
@@ -36,7 +37,12 @@ def test_switch_alert_fires_is_delivered_and_resolves_within_computed_deadlines(
         injected = timeline.mark("injected", "alertdrill_test_switch=1")
         live.switch.set(1)
         fired = alert.fires()
+        [series] = live.prometheus.alerts_series("TestSwitchOn")
+        assert series.state == "firing" and series.labels["job"] == "switch"
+        assert series.active_at == pytest.approx(timeline.first("pending", "TestSwitchOn").time, abs=1.0)  # whole s
         delivered = alert.delivered_to("warning")
+        with pytest.raises(ExpectationError) as wrong_receiver:
+            alert.delivered_to("critical", within=0.2)
         reverted = timeline.mark("reverted", "alertdrill_test_switch=0")
         live.switch.set(0)
         resolved = alert.resolves()
@@ -55,6 +61,11 @@ def test_switch_alert_fires_is_delivered_and_resolves_within_computed_deadlines(
     assert delivered.evidence.receiver == "warning" and delivered.evidence.status == "firing"
     assert delivered.evidence.alerts[0].labels["severity"] == "warning"
     assert resolved.evidence.alerts[0].status == "resolved"
+
+    message = str(wrong_receiver.value)
+    assert "no firing notification to 'critical' within 0.20 s" in message
+    assert "sink received: seq 1 firing to warning: TestSwitchOn" in message
+    assert "Alertmanager routes this alert to: warning" in message
 
     # The timeline holds the whole story, in order, with state changes recorded once each.
     order = [("fault", "injected"), ("prometheus", "pending"), ("prometheus", "firing"), ("sink", "notified"),
@@ -108,7 +119,8 @@ def test_precondition_names_the_selector_that_returns_no_series(live):
 
 def test_unknown_alert_name_lists_the_known_ones(live):
     with pytest.raises(ConfigError, match=r"no rule named NoSuchAlert in http://127\.0\.0\.1:\d+; known: "
-                                          r"TestMissingMetric, TestSwitchNever, TestSwitchOn"):
+                                          r"TestMissingMetric, TestSwitchHigh, TestSwitchInhibited, "
+                                          r"TestSwitchNever, TestSwitchOn"):
         expect_alert("NoSuchAlert", **clients(live))
 
 
@@ -128,4 +140,30 @@ def test_clients_read_live_config_targets_and_routes(live):
     assert sorted(live.alertmanager.receivers()) == ["critical", "default", "warning"]
     assert live.alertmanager.status().send_resolved("warning") is True
     assert live.prometheus.query("vector(3)")[0] == ({}, 3.0)
+
+
+def test_inhibited_alert_is_suppressed_by_the_source_alert(live):
+    alert = expect_alert("TestSwitchInhibited", **clients(live))
+    source = expect_alert("TestSwitchHigh", **clients(live))
+    alert.precondition()
+    source.precondition()
+    switched_on = time.time()
+    try:
+        live.switch.set(2)
+        inhibited = alert.is_inhibited(by="TestSwitchHigh", since=switched_on)
+        assert inhibited.evidence.state == "suppressed" and inhibited.evidence.inhibited_by
+        assert inhibited.measured <= alert.deadline("inhibit").seconds
+        with pytest.raises(ExpectationError, match=r"not inhibited by TestSwitchOn within 0\.10 s"):
+            alert.is_inhibited(by="TestSwitchOn", within=0.1, since=inhibited.at)
+        source.delivered_to("critical", since=switched_on)
+    finally:
+        switched_off = time.time()
+        live.switch.set(0)
+    source.resolves(since=switched_off)
+    assert not [n for n in live.sink.notifications() if n.alerts_named("TestSwitchInhibited")]
+
+
+def test_reload_is_accepted(live):
+    """Last on purpose: after a reload Prometheus needs up to 5 s to rediscover Alertmanager."""
     live.prometheus.reload()
+    assert live.prometheus.ready()

@@ -6,13 +6,15 @@ import json
 from pathlib import Path
 
 import pytest
+import requests
 from alertdrill.assertions.alertmanager import AmAlert
+from alertdrill.assertions.expectations import expect_alert
 from alertdrill.assertions.notifications import Notification, NotifiedAlert
-from alertdrill.assertions.prometheus import ActiveAlert
+from alertdrill.assertions.prometheus import ActiveAlert, AlertingRule
 from alertdrill.assertions.sink import NotificationSink
 from alertdrill.assertions.timeline import Timeline
 
-from alertdrill.errors import ConfigError
+from alertdrill.errors import ConfigError, ExpectationError
 
 FIRING = json.loads((Path(__file__).parent / "data" / "webhook_firing.json").read_text())
 
@@ -113,11 +115,52 @@ def test_bounded_and_validated():
 
 def test_background_thread_follows_the_sink_long_poll():
     with NotificationSink() as sink, Timeline(sink=sink.client(), alerts=["TestSwitchOn"]) as tl:
-        import requests
-
         requests.post(f"{sink.url}/warning", json=FIRING, timeout=5)
         note = sink.notifications()[0]
         # the sink thread records it within milliseconds; stop() drains whatever is left
     [event] = tl.events(source="sink")
     assert (event.kind, event.time, event.alert) == ("notified", note.received_at, "TestSwitchOn")
     assert event.detail.startswith("receiver=warning seq=1")
+
+
+# --- no_flapping() judges from the timeline alone ---------------------------------------------------
+class RuleOnly:
+    """Just enough of a Prometheus client for expect_alert() to find the rule; no_flapping needs nothing else."""
+
+    def rule(self, name, labels=None):
+        return AlertingRule(name, "pg_up == 0", 60.0, 0.0, {}, {}, "inactive", "ok", "", "pg", "pg.yml", 15.0, None)
+
+    def query(self, expr, time=None):
+        return []
+
+    def alerts(self):
+        return []
+
+
+def flapping_timeline(firings_per_fault):
+    tl = Timeline(alerts=["PostgresDown"])
+    t = 1000.0
+    for count in firings_per_fault:
+        tl.record("fault", "injected", at=t)
+        for _ in range(count):
+            tl.observe_prometheus([prom("firing")], at=t + 1)
+            tl.observe_prometheus([], at=t + 2)
+            t += 2
+        tl.record("fault", "reverted", at=t + 1)
+        t += 10
+    return tl
+
+
+def test_no_flapping_allows_one_episode_per_fault():
+    tl = flapping_timeline([1, 1])
+    outcome = expect_alert("PostgresDown", prometheus=RuleOnly(), alertmanager=None, sink_client=None,
+                           timeline=tl).no_flapping()
+    assert outcome.check == "no_flapping"
+
+
+def test_no_flapping_fails_on_two_episodes_in_one_fault_window():
+    tl = flapping_timeline([1, 2])
+    alert = expect_alert("PostgresDown", prometheus=RuleOnly(), alertmanager=None, sink_client=None, timeline=tl)
+    with pytest.raises(ExpectationError, match=r"fired 2 times in fault window 2: \{job=\"postgres\", "
+                                               r"severity=\"critical\"\} x2"):
+        alert.no_flapping()
