@@ -8,15 +8,17 @@ if asked anyway, with a one-line FaultInjectError naming the backends that can d
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from alertdrill.stack.state import StackInfo
 
-from alertdrill.errors import FaultInjectError
+from alertdrill.errors import ConfigError, FaultInjectError
 
-__all__ = ["SERVICE_FAULT_BACKENDS", "Backend", "ProcesslessControl", "service_faults_unsupported",
-           "supports_service_faults"]
+__all__ = ["BACKENDS", "SERVICE_FAULT_BACKENDS", "Backend", "ProcesslessControl", "create_backend",
+           "service_faults_unsupported", "supports_service_faults"]
 
+#: Every backend, by the name ``--backend`` takes.
+BACKENDS = ("native", "compose", "external")
 #: Backends that can stop, kill, pause and restart a component.
 SERVICE_FAULT_BACKENDS = ("native", "compose")
 
@@ -74,3 +76,24 @@ class ProcesslessControl:
 
     def restart_component(self, component: str, *, timeout: float = 30.0) -> object:
         raise service_faults_unsupported(self.backend, "restarting", component)
+
+
+def create_backend(kind: str, *, external_config: str | None = None, **kwargs: Any) -> Backend:
+    """The backend named ``kind``; ``kwargs`` go to its constructor (name, home, timing, rule_files, owner_pid).
+
+    The external backend takes only ``external_config`` (a file; else ALERTDRILL_EXTERNAL_* variables)
+    and ``home``: its timing and rules are those of the stack it is pointed at.
+    """
+    if kind == "native":
+        from alertdrill.stack.backends.native import NativeStack
+
+        return NativeStack(**kwargs)
+    if kind == "compose":
+        from alertdrill.stack.backends.compose import ComposeStack
+
+        return ComposeStack(**kwargs)
+    if kind == "external":
+        from alertdrill.stack.backends.external import ExternalStack
+
+        return ExternalStack.from_config(external_config, home=kwargs.get("home"))
+    raise ConfigError(f"unknown backend {kind!r}; choose one of {', '.join(BACKENDS)}")

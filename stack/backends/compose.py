@@ -176,6 +176,7 @@ class ComposeStack:
         found = self._api(lambda: client.containers.list(
             all=True, filters={"label": [f"{PROJECT_LABEL}={self.project}", f"{SERVICE_LABEL}={target}"]}),
             f"list the containers of service {target!r}")
+        found = [c for c in found if (c.labels or {}).get(SERVICE_LABEL) == target]
         if found:
             return self._owned(found[0], target)
         try:
@@ -276,7 +277,10 @@ class ComposeStack:
         self.home.mkdir(parents=True, exist_ok=True)
         for sub in ("app", "faults", "prometheus/rules", "alertmanager"):
             (self.run_dir / sub).mkdir(parents=True, exist_ok=True)
-        os.chmod(self.run_dir / "app", 0o755)  # the app container's user reads the fault switch
+        # The containers' unprivileged users (nobody, uid 10001) read the mounted configs and the fault switch.
+        for path in (self.home, self.run_dir, self.run_dir / "app", self.run_dir / "prometheus",
+                     self.run_dir / "prometheus" / "rules", self.run_dir / "alertmanager"):
+            os.chmod(path, 0o755)
 
     def _prepare(self) -> StackInfo:
         ports = dict(zip(SERVICES, free_ports(len(SERVICES)), strict=True))

@@ -185,3 +185,19 @@ def test_unreachable_endpoint_fails_start_naming_it(tmp_path, endpoint):
     stack = ExternalStack(load_external(environ=_env({**GOOD, **urls}), home=tmp_path), ready_timeout=0.5)
     with pytest.raises(StackStartError, match=r"sink at http://127.0.0.1:9/-/ready did not answer 200"):
         stack.start()
+
+
+def test_create_backend_builds_each_backend(tmp_path):
+    from alertdrill.stack.backends.base import create_backend
+    from alertdrill.stack.backends.compose import ComposeStack
+    from alertdrill.stack.backends.native import NativeStack
+
+    native = create_backend("native", name="x", home=tmp_path)
+    assert isinstance(native, NativeStack) and isinstance(native, Backend) and supports_service_faults(native)
+    assert isinstance(create_backend("compose", name="x", home=tmp_path), ComposeStack)
+    path = tmp_path / "ext.yml"
+    path.write_text(yaml.safe_dump(GOOD))
+    external = create_backend("external", external_config=str(path), home=tmp_path)
+    assert isinstance(external, ExternalStack) and external.info.prometheus_url.endswith(":9090")
+    with pytest.raises(ConfigError, match="unknown backend 'k8s'; choose one of native, compose, external"):
+        create_backend("k8s")
