@@ -88,8 +88,11 @@ class PgCacheMisses(PostgresFault):
         self._thread = threading.Thread(target=self._loop, args=(scanner, ident), name=f"{self.id}-scans",
                                         daemon=True)
         self._thread.start()
-        poll(lambda: self._hit_ratio()[2] > 0 or self._loop_error, timeout=START_TIMEOUT, interval=0.1,
-             what="block reads from the scans showing in pg_stat_database")
+        # Counters arrive up to a second late and the bulk insert's own (mostly hits) may land after the
+        # baseline: wait until two full scans' worth of reads show, so the ratio reflects the scans.
+        pages = size // 8192
+        poll(lambda: self._loop_error or (self._scans >= 2 and self._hit_ratio()[2] >= 2 * pages),
+             timeout=START_TIMEOUT, interval=0.1, what=f"two scans of {pages} pages showing in pg_stat_database")
         if self._loop_error:
             raise FaultInjectError(f"the scan loop failed: {self._loop_error}")
 

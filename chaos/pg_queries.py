@@ -28,9 +28,11 @@ START_TIMEOUT = 10.0
 
 def _send(conn: psycopg.Connection, statement: str) -> None:
     """Send ``statement`` and return at once; the session stays busy until it ends or is terminated."""
-    if not conn.pgconn.send_query(statement.encode()):
-        raise FaultInjectError(f"could not send {statement!r}: {conn.pgconn.error_message.decode(errors='replace')}")
-    conn.pgconn.flush()
+    try:
+        conn.pgconn.send_query(statement.encode())
+        conn.pgconn.flush()
+    except psycopg.Error as exc:
+        raise FaultInjectError(f"could not send {statement!r}: {exc}") from exc
 
 
 @register

@@ -62,10 +62,11 @@ class RedisMemoryFill(RedisFault):
     def _goal(self) -> int:
         """Bytes of used_memory that prove() requires."""
         maxmemory = int(self.original["maxmemory"])
-        goal = self.fraction * maxmemory
-        if self.evicting:  # eviction keeps used_memory just under maxmemory
-            goal = min(goal, 0.97 * maxmemory)
-        return math.ceil(goal)
+        if self.fraction < 1.0:
+            return math.ceil(self.fraction * maxmemory)
+        # Full: Redis refuses (or evicts) as soon as a command's own buffer would cross the limit, so
+        # used_memory settles just below it; the refused write (or the evictions) is the proof then.
+        return math.ceil((0.97 if self.evicting else 0.99) * maxmemory)
 
     def _inject(self) -> None:
         maxmemory = int(self.original["maxmemory"])
@@ -79,33 +80,51 @@ class RedisMemoryFill(RedisFault):
             self._fill(client, maxmemory)
 
     def _fill(self, client: redis.Redis, maxmemory: int) -> None:
-        """Write batches until the goal (bounded by count and time)."""
-        goal = min(self._goal() + 2 * self.value_bytes, maxmemory)
+        """Write batches until the goal (bounded by count and time), then top up key by key.
+
+        A pipelined batch sits in the client's query buffer, which counts in used_memory until Redis
+        shrinks it, so the goal is checked again from a fresh connection without pipelining.
+        """
         value = b"x" * self.value_bytes
         deadline = time.monotonic() + FILL_TIMEOUT
         max_keys = math.ceil(2 * maxmemory / self.value_bytes) + 1000
-        ttl = self.ttl_s()
-        while self._written < max_keys:
-            used = self.info_int(client, "memory", "used_memory")
-            if used >= goal or (self.evicting and self._evicted(client) > 0 and used >= self._goal()):
-                return
-            if time.monotonic() > deadline:
-                break
-            pipe = client.pipeline(transaction=False)
-            for i in range(BATCH):
-                pipe.set(f"{self.key_prefix}{self._written + i}", value, ex=ttl)
-            try:
-                pipe.execute()
-            except redis.ResponseError as exc:
-                if "OOM" in str(exc) and not self.evicting:
-                    self.resources["write_refused"] = str(exc)
-                    return  # noeviction at the limit: exactly what the fault wants
-                raise
-            self._written += BATCH
+        margin = (BATCH + 2) * self.value_bytes
+        for batch in (BATCH, 1):
+            goal = min(self._goal() + margin, maxmemory) if batch > 1 else self._goal() + 2 * self.value_bytes
+            with self.client() as writer:
+                while self._written < max_keys and time.monotonic() < deadline:
+                    if self._done(writer, goal):
+                        break
+                    pipe = writer.pipeline(transaction=False)
+                    for i in range(batch):
+                        pipe.set(f"{self.key_prefix}{self._written + i}", value, ex=self.ttl_s())
+                    try:
+                        pipe.execute()
+                    except redis.ResponseError as exc:
+                        if self.evicting or not _is_oom(exc):
+                            raise
+                        self.resources["write_refused"] = str(exc)
+                        if batch == 1:
+                            return  # noeviction refuses even a single key: exactly what the fault wants
+                        break
+                    self._written += batch
+        if self._done(client, self._goal()):
+            return
         raise FaultInjectError(
             f"used_memory reached only {self.info_int(client, 'memory', 'used_memory')} bytes of the "
             f"{self._goal()} wanted after writing {self._written} keys"
         )
+
+    def _done(self, client: redis.Redis, goal: int) -> bool:
+        used = self.info_int(client, "memory", "used_memory")
+        if self._wants_eviction:
+            return self._evicted(client) > 0 and used >= self._goal()
+        return used >= goal
+
+    @property
+    def _wants_eviction(self) -> bool:
+        """Filling to 100% under an eviction policy means: until Redis evicts."""
+        return self.evicting and self.fraction >= 1.0
 
     def _evicted(self, client: redis.Redis) -> int:
         return self.info_int(client, "stats", "evicted_keys") - int(self.resources.get("evicted_before", 0))
@@ -117,7 +136,7 @@ class RedisMemoryFill(RedisFault):
             policy = self.config(client, "maxmemory-policy")
             evicted = self._evicted(client)
             refused = None
-            if not self.evicting and used >= maxmemory:
+            if not self.evicting and self.fraction >= 1.0:
                 try:
                     client.set(f"{self.key_prefix}probe", b"x" * self.value_bytes, ex=self.ttl_s())
                 except redis.ResponseError as exc:
@@ -131,10 +150,12 @@ class RedisMemoryFill(RedisFault):
         if used < self._goal():
             raise self.not_in_effect(f"used_memory {used} is below {self._goal()} ({self.fraction:.0%} of "
                                      f"{maxmemory})", **facts)
-        if self.evicting and evicted <= 0:
+        if not self.evicting and self.fraction >= 1.0 and refused is None:
+            raise self.not_in_effect("a write was accepted although the fault fills maxmemory completely", **facts)
+        if self._wants_eviction and evicted <= 0:
             raise self.not_in_effect(f"no key was evicted under {self.policy}", **facts)
         extra = f", writes refused: {refused}" if refused else ""
-        extra += f", {evicted} keys evicted" if self.evicting else ""
+        extra += f", {evicted} keys evicted" if self._wants_eviction else ""
         return f"used_memory {used} = {used / maxmemory:.1%} of maxmemory ({policy}){extra}", facts
 
     def _revert_more(self) -> list[str]:
@@ -148,3 +169,9 @@ class RedisMemoryFill(RedisFault):
                     client.config_set(name, original)
                     lines.append(f"{name} restored to {original}")
         return lines
+
+
+def _is_oom(exc: redis.ResponseError) -> bool:
+    """noeviction refused a write (redis-py >= 5 raises OutOfMemoryError, older ones a plain OOM error)."""
+    return isinstance(exc, getattr(redis.exceptions, "OutOfMemoryError", ())) or "OOM" in str(exc) \
+        or "maxmemory" in str(exc)
