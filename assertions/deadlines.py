@@ -171,11 +171,19 @@ def _longest_window(rule: AlertingRule) -> Term:
 
 def gather_timings(rule: AlertingRule, prometheus: PrometheusClient, alertmanager: AlertmanagerClient,
                    labels: Mapping[str, str], receiver: str | None = None) -> TimingFacts:
-    """Read every term for ``rule`` from Prometheus and Alertmanager now."""
+    """Read every term for ``rule`` from Prometheus and Alertmanager now.
+
+    ``labels`` should be the alert's full label set when it is known (routes often match on ``job``
+    or ``instance``, which only the firing alert carries); the rule's static labels are added.
+    """
     evaluation = rule.group_interval or prometheus.config().evaluation_interval
     route_labels = {**rule.labels, **labels, "alertname": rule.name}
-    timings = alertmanager.group_timings(route_labels, receiver)
-    route = f"route {timings.route} -> {timings.receiver}, /api/v2/status"
+    try:
+        timings = alertmanager.group_timings(route_labels, receiver)
+        route = f"route {timings.route} -> {timings.receiver}, /api/v2/status"
+    except ConfigError:  # not routed there: use where it goes; the delivery check will fail and say so
+        timings = alertmanager.group_timings(route_labels)
+        route = f"route {timings.route} -> {timings.receiver}, NOT {receiver}, /api/v2/status"
     return TimingFacts(
         scrape=_scrape_term(prometheus, rule),
         evaluation=Term("evaluation interval", evaluation, f"group '{rule.group}', /api/v1/rules"),

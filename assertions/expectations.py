@@ -80,8 +80,14 @@ class AlertExpectation:
 
     # --- deadlines --------------------------------------------------------------------------------
     def timings(self, receiver: str | None = None) -> TimingFacts:
-        """Every timing term, read now from Prometheus and Alertmanager."""
-        return gather_timings(self.rule, self.prometheus, self.alertmanager, self.labels, receiver)
+        """Every timing term, read now from Prometheus and Alertmanager.
+
+        Routing uses the labels of a pending/firing instance when there is one (they include
+        ``job``/``instance`` that routes may match on), else the rule's static labels.
+        """
+        active = self._active()
+        labels = {**active[0].labels, **self.labels} if active else self.labels
+        return gather_timings(self.rule, self.prometheus, self.alertmanager, labels, receiver)
 
     def deadline(self, what: str, receiver: str | None = None) -> Deadline:
         """The computed ``fire``, ``deliver``, ``resolve`` or ``inhibit`` deadline."""

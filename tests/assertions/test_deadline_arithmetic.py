@@ -117,3 +117,14 @@ def test_gather_prefers_job_matchers_and_falls_back_to_the_global_interval():
     unknown = gather_timings(rule("missing_metric > 0", interval=0), StubPrometheus(set(), {}), StubAlertmanager(), {})
     assert (unknown.scrape.seconds, unknown.evaluation.seconds) == (15.0, 30.0)
     assert "global scrape_interval" in unknown.scrape.source
+
+
+def test_gather_falls_back_to_the_actual_route_when_the_receiver_is_not_routed():
+    class RoutesElsewhere(StubAlertmanager):
+        def group_timings(self, labels, receiver=None):
+            if receiver is not None:
+                raise ConfigError("not routed")
+            return GroupTimings(2.0, 4.0, 3600.0, "chat", "route.routes[0]")
+
+    f = gather_timings(rule("x > 0"), StubPrometheus(set(), {}), RoutesElsewhere(), {}, "pager")
+    assert f.group_wait.seconds == 2.0 and "-> chat, NOT pager" in f.group_wait.source
