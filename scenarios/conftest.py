@@ -10,6 +10,7 @@ import pytest
 
 from alertdrill.catalogue import Catalogue, Scenario, load_catalogue
 from alertdrill.drill import DrillResult, Observers, run_drill
+from alertdrill.report import attach_drill
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -59,7 +60,7 @@ def faults(native_stack):
 
 
 @pytest.fixture
-def drill(scenario: Scenario, faults, observers: Observers, coverage, drill_results, request):
+def drill(scenario: Scenario, faults, observers: Observers, coverage, drill_results, request, stack_info):
     """Run the scenario's drill; skip it when the rules under test lack its alerts."""
     missing = sorted(scenario.alert_names() - coverage.rule_alerts)
     if missing:
@@ -74,8 +75,10 @@ def drill(scenario: Scenario, faults, observers: Observers, coverage, drill_resu
         except BaseException as exc:
             failed = getattr(exc, "drill_result", None)
             if failed is not None:
+                attach_drill(failed, scenario=scenario, observers=observers, stack_info=stack_info)
                 drill_results.append(failed.to_dict())
             raise
+        attach_drill(result, scenario=scenario, observers=observers, stack_info=stack_info)
         drill_results.append(result.to_dict())
         return result
 
