@@ -67,13 +67,13 @@ def check_number(name: str, value: Any, *, low: float, high: float, integer: boo
                  low_inclusive: bool = True) -> Any:
     """Validate a numeric constructor argument; ConfigError names the argument and the bad value."""
     kind = "an integer" if integer else "a number"
+    expected = f"{name} must be {kind} in {'[' if low_inclusive else '('}{low:g}..{high:g}]"
     ok_type = isinstance(value, int) if integer else isinstance(value, int | float)
     if isinstance(value, bool) or not ok_type:
-        raise ConfigError(f"{name} must be {kind} in {low:g}..{high:g}, got {value!r}")
+        raise ConfigError(f"{expected}, got {value!r}")
     too_low = value < low if low_inclusive else value <= low
     if too_low or value > high or value != value:  # value != value: NaN
-        bound = "[" if low_inclusive else "("
-        raise ConfigError(f"{name} must be {kind} in {bound}{low:g}..{high:g}], got {value!r}")
+        raise ConfigError(f"{expected}, got {value!r}")
     return value
 
 
