@@ -59,8 +59,38 @@ def faults(native_stack):
     return Faults(native_stack)
 
 
+#: Upper bound of the session's background load; the suite takes minutes, this only bounds a hang.
+LOAD_RUN_TIME = 1800.0
+LOAD_USERS = 10
+
+
+@pytest.fixture(scope="session")
+def steady_load(stack_info, alertdrill_settings):
+    """Steady load for the whole session: every scenario's baseline, fault and recovery run under it."""
+    from alertdrill.locustfiles.runner import LoadRun
+
+    run = LoadRun(profile="steady", target=stack_info.app_url, users=LOAD_USERS, run_time=LOAD_RUN_TIME,
+                  workers=alertdrill_settings.load_workers, ledger_dsn=stack_info.postgres_dsn,
+                  artifacts_dir=alertdrill_settings.report_dir / "load")
+    with run:
+        yield run
+
+
+def check_no_write_lost(load, stack_info, result: DrillResult) -> None:
+    """Every write the app acknowledged so far is in Postgres; the client's view of the fault window is kept."""
+    from alertdrill.locustfiles.ledger import check_ledger, read_ledger
+
+    if result.injected_at and result.reverted_at:
+        window = load.window(result.injected_at, result.reverted_at)
+        result.extra["load_during_fault"] = window.to_dict()
+    report = check_ledger(read_ledger(load.artifacts.ledger), stack_info.postgres_dsn)
+    result.extra["ledger"] = report.to_dict()
+    report.raise_for_loss()
+
+
 @pytest.fixture
-def drill(scenario: Scenario, faults, observers: Observers, coverage, drill_results, request, stack_info):
+def drill(scenario: Scenario, faults, observers: Observers, coverage, drill_results, request, stack_info,
+          steady_load):
     """Run the scenario's drill; skip it when the rules under test lack its alerts."""
     missing = sorted(scenario.alert_names() - coverage.rule_alerts)
     if missing:
@@ -71,7 +101,8 @@ def drill(scenario: Scenario, faults, observers: Observers, coverage, drill_resu
             return getattr(faults, s.fault)(**s.params)
 
         try:
-            result = run_drill(scenario, make_fault=make_fault, observers=observers)
+            result = run_drill(scenario, make_fault=make_fault, observers=observers,
+                               after_revert=lambda r: check_no_write_lost(steady_load, stack_info, r))
         except BaseException as exc:
             failed = getattr(exc, "drill_result", None)
             if failed is not None:
