@@ -19,13 +19,13 @@ import difflib
 import re
 import subprocess
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Union
 
 import yaml
 
-from alertdrill.assertions.promql import AGGREGATIONS, Matcher, Selector, Token, tokenize, unquote
+from alertdrill.assertions.promql import AGGREGATIONS, Matcher, Selector, Token, selectors, tokenize, unquote
 from alertdrill.errors import ConfigError
 from alertdrill.stack import layout
 from alertdrill.stack.binaries import resolve
@@ -422,8 +422,6 @@ class _Parser:
 
 
 def _replace(node: Binary, **changes: Any) -> Binary:
-    from dataclasses import replace
-
     return replace(node, **changes)
 
 
@@ -886,8 +884,6 @@ class LiveSeries:
 
 def check_selectors(rule: Rule, live: LiveSeries) -> list[Finding]:
     """Each selector of the rule returns series now, or the finding says why not."""
-    from alertdrill.assertions.promql import selectors
-
     out = []
     for sel in selectors(rule.expr):
         if sel.metric in RULE_METRICS or live.series(sel):
