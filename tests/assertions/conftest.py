@@ -148,7 +148,7 @@ class Live:
     sink_port: int
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     for binary in (PROMETHEUS, ALERTMANAGER):
         if not shutil.which(binary):
