@@ -8,6 +8,8 @@ stack still runs) or resumes a paused one, and waits until it serves.
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 from pathlib import Path
 from typing import Any, ClassVar
@@ -22,14 +24,15 @@ from .backend import Backend, stack_is_running
 from .base import DEFAULT_MAX_DURATION, Fault, poll
 from .registry import register
 
-__all__ = ["ServiceFault", "ServiceKill", "ServicePause", "ServiceRestart", "ServiceStop", "group_states"]
+__all__ = ["ServiceFault", "ServiceKill", "ServicePause", "ServiceRestart", "ServiceStop", "group_states",
+           "signal_tree", "tree_states"]
 
 READY_TIMEOUT = 30.0
 
 
-def group_states(pgid: int) -> dict[int, str]:
-    """pid -> state letter (R, S, T, Z, ...) of every process in process group ``pgid``."""
-    states: dict[int, str] = {}
+def _proc_table() -> dict[int, tuple[str, int, int]]:
+    """pid -> (state, ppid, pgid) of every process."""
+    table: dict[int, tuple[str, int, int]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -38,9 +41,47 @@ def group_states(pgid: int) -> dict[int, str]:
         except (FileNotFoundError, ProcessLookupError, PermissionError):
             continue
         rest = raw[raw.rindex(")") + 2 :].split()
-        if int(rest[2]) == pgid:
-            states[int(entry.name)] = rest[0]
-    return states
+        table[int(entry.name)] = (rest[0], int(rest[1]), int(rest[2]))
+    return table
+
+
+def group_states(pgid: int) -> dict[int, str]:
+    """pid -> state letter (R, S, T, Z, ...) of every process in process group ``pgid``."""
+    return {pid: state for pid, (state, _, group) in _proc_table().items() if group == pgid}
+
+
+def tree_states(pid: int) -> dict[int, str]:
+    """pid -> state of ``pid``, its process group and all their descendants.
+
+    Postgres backends call setsid(), so they leave the postmaster's process group: a pause that
+    signals only the group would leave every open connection working.
+    """
+    table = _proc_table()
+    members = {p for p, (_, _, group) in table.items() if group == pid}
+    if pid in table:
+        members.add(pid)
+    children: dict[int, list[int]] = {}
+    for p, (_, ppid, _) in table.items():
+        children.setdefault(ppid, []).append(p)
+    todo = list(members)
+    while todo:  # bounded: every pid is visited once
+        for child in children.get(todo.pop(), []):
+            if child not in members:
+                members.add(child)
+                todo.append(child)
+    return {p: table[p][0] for p in sorted(members)}
+
+
+def signal_tree(pid: int, sig: int) -> list[int]:
+    """Send ``sig`` to every process of ``tree_states(pid)``; the pids signalled."""
+    sent = []
+    for member in tree_states(pid):
+        try:
+            os.kill(member, sig)
+        except ProcessLookupError:
+            continue
+        sent.append(member)
+    return sent
 
 
 def port_open(port: int, timeout: float = 0.5) -> bool:
@@ -84,12 +125,15 @@ class ServiceFault(Fault):
     def _ensure_running(self) -> str:
         """Start the component again if it is down and its stack still runs."""
         proc = self.backend.process(self.component)
-        if proc.is_stopped():
-            self.backend.resume_component(self.component)
+        if proc.is_alive() and proc.is_ours():
+            stopped = [p for p, s in tree_states(proc.pid).items() if s == "T"]
+            if stopped:
+                self.backend.resume_component(self.component)
+                signal_tree(proc.pid, signal.SIGCONT)
+                self._wait_ready()
+                return f"resumed {self.component} ({len(stopped)} stopped process(es), pid {proc.pid})"
             self._wait_ready()
-            return f"resumed {self.component} (pid {proc.pid})"
-        if proc.is_alive():
-            return f"{self.component} already runs (pid {proc.pid})"
+            return f"{self.component} runs (pid {proc.pid})"
         if not stack_is_running(self.backend):
             return f"left {self.component} stopped: the rest of stack {self.info.name!r} is not running either"
         self._wait_reaped(proc.pid)
@@ -163,15 +207,19 @@ class ServicePause(ServiceFault):
 
     def _inject(self) -> None:
         self.backend.pause_component(self.component)
+        # The backend signals the process group; descendants in their own sessions (Postgres
+        # backends) need their own SIGSTOP, or open connections would keep being served.
+        pid = self.backend.process(self.component).pid
+        self.resources["paused_pids"] = signal_tree(pid, signal.SIGSTOP)
         poll(lambda: self._all_stopped(), timeout=5.0, what=f"every process of {self.component} stopped")
 
     def _all_stopped(self) -> bool:
-        states = group_states(self.backend.process(self.component).pid)
+        states = tree_states(self.backend.process(self.component).pid)
         return bool(states) and all(s in ("T", "Z") for s in states.values())
 
     def _prove(self) -> tuple[str, dict[str, Any]]:
         proc = self.backend.process(self.component)
-        states = group_states(proc.pid)
+        states = tree_states(proc.pid)
         facts = {"component": self.component, "pid": proc.pid, "process_states": {str(k): v for k, v in states.items()},
                  "stopped": proc.is_stopped()}
         running = [pid for pid, s in states.items() if s not in ("T", "Z")]
