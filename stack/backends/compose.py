@@ -24,7 +24,16 @@ import docker
 import docker.errors
 import requests
 import yaml
+
 from alertdrill.assertions.durations import format_duration
+from alertdrill.errors import (
+    ConfigError,
+    FaultInjectError,
+    ForeignTargetError,
+    StackError,
+    StackRunningError,
+    StackStartError,
+)
 from alertdrill.stack import layout
 from alertdrill.stack.backends.native import _monitoring_problem
 from alertdrill.stack.components import APP_DATABASE, COMPONENTS, SCRAPE_JOBS
@@ -38,15 +47,6 @@ from alertdrill.stack.rendering import (
 )
 from alertdrill.stack.state import STATE_FILE, StackInfo, default_home, read_state, write_state
 from alertdrill.stack.timescale import Difference, RuleTiming
-
-from alertdrill.errors import (
-    ConfigError,
-    FaultInjectError,
-    ForeignTargetError,
-    StackError,
-    StackRunningError,
-    StackStartError,
-)
 from alertdrill.waiting import poll_until
 
 __all__ = ["COMPOSE_FILE", "CONTAINER_PORTS", "PROJECT_LABEL", "SERVICES", "SERVICE_LABEL", "ComposeStack",
@@ -142,7 +142,7 @@ class ComposeStack:
             info = self._prepare()
             write_state(info)
             self._compose("up", "-d", "--build", "--remove-orphans", timeout=COMPOSE_TIMEOUT, error=StackStartError)
-            deadline = began + self.startup_timeout
+            deadline = time.monotonic() + self.startup_timeout  # after image pulls and builds, which may be slow
             self._wait_healthy(SERVICES, deadline=deadline)
             self._wait_monitoring(info, deadline=deadline)
         except BaseException as exc:
