@@ -18,13 +18,13 @@ import subprocess
 from pathlib import Path
 
 import psycopg
+
+from alertdrill.errors import StackStartError
 from alertdrill.stack import layout
 from alertdrill.stack.binaries import resolve
 from alertdrill.stack.ports import LOOPBACK, free_ports
 from alertdrill.stack.process import ProcessSpec, log_tail, spawn
 from alertdrill.stack.readiness import postgres_accepts
-
-from alertdrill.errors import StackStartError
 from alertdrill.waiting import poll_until
 
 __all__ = ["APP_DATABASE", "prepare_data_dir"]

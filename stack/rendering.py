@@ -13,9 +13,9 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import yaml
-from alertdrill.stack.timescale import Difference, RuleTiming, scale_rule_groups
 
 from alertdrill.errors import ConfigError
+from alertdrill.stack.timescale import Difference, RuleTiming, scale_rule_groups
 
 __all__ = [
     "StackTiming",

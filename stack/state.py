@@ -11,9 +11,8 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from alertdrill.stack.process import RunningProcess
-
 from alertdrill.errors import StackNotRunningError
+from alertdrill.stack.process import RunningProcess
 
 __all__ = ["STATE_FILE", "StackInfo", "default_home", "read_state", "write_state"]
 

@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from alertdrill.assertions.durations import format_duration, parse_duration
-
 from alertdrill.errors import ConfigError
 
 __all__ = ["Difference", "RuleTiming", "scale_expr", "scale_rule_groups"]

@@ -19,7 +19,9 @@ from pathlib import Path
 
 import requests
 import yaml
+
 from alertdrill.assertions.durations import format_duration
+from alertdrill.errors import ConfigError, StackError, StackRunningError, StackStartError
 from alertdrill.stack import layout
 from alertdrill.stack.binaries import resolve
 from alertdrill.stack.components import (
@@ -41,8 +43,6 @@ from alertdrill.stack.rendering import (
 )
 from alertdrill.stack.state import STATE_FILE, StackInfo, default_home, read_state, write_state
 from alertdrill.stack.timescale import Difference, RuleTiming
-
-from alertdrill.errors import ConfigError, StackError, StackRunningError, StackStartError
 from alertdrill.waiting import poll_until
 
 __all__ = ["NativeStack"]
