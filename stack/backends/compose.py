@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +51,7 @@ from alertdrill.stack.timescale import Difference, RuleTiming
 from alertdrill.waiting import poll_until
 
 __all__ = ["COMPOSE_FILE", "CONTAINER_PORTS", "PROJECT_LABEL", "SERVICES", "SERVICE_LABEL", "ComposeStack",
-           "port_variable"]
+           "ContainerProcess", "port_variable"]
 
 COMPOSE_FILE = layout.STACK_DIR.parent / "docker-compose.yml"
 PROJECT_LABEL = "com.docker.compose.project"
@@ -70,6 +71,29 @@ def port_variable(service: str) -> str:
 
 
 Runner = Callable[..., subprocess.CompletedProcess]
+
+
+@dataclass(frozen=True)
+class ContainerProcess:
+    """A service's container seen as the process the faults reason about (pid, alive, stopped, ours).
+
+    ``pid`` is the container's init process as the engine's host sees it (0 while stopped); a paused
+    container is alive and stopped, like a SIGSTOPped native process.
+    """
+
+    container_id: str
+    pid: int
+    status: str
+    ours: bool = True
+
+    def is_ours(self) -> bool:
+        return self.ours
+
+    def is_alive(self) -> bool:
+        return self.status in ("running", "paused", "restarting")
+
+    def is_stopped(self) -> bool:
+        return self.status == "paused"
 
 
 class ComposeStack:
@@ -188,6 +212,13 @@ class ComposeStack:
             raise FaultInjectError(f"Docker API: cannot look up {target!r} ({_reason(exc)})") from exc
         return self._owned(container, target)
 
+    def process(self, component: str) -> ContainerProcess:
+        """The service's container, freshly inspected, as a ContainerProcess."""
+        container = self.container(component)
+        self._api(container.reload, f"inspect {component}")
+        state = container.attrs.get("State", {})
+        return ContainerProcess(container.id, int(state.get("Pid") or 0), state.get("Status", container.status))
+
     def stop_component(self, component: str, *, kill: bool = False) -> None:
         """Stop the service's container (SIGTERM then SIGKILL after 10 s), or SIGKILL it with ``kill``."""
         container = self.container(component)
@@ -205,7 +236,7 @@ class ComposeStack:
         container = self.container(component)
         self._api(container.unpause, f"unpause {component}")
 
-    def start_component(self, component: str, *, timeout: float = 60.0) -> Any:
+    def start_component(self, component: str, *, timeout: float = 60.0) -> ContainerProcess:
         """Start a stopped container (unpause a paused one) and wait for its healthcheck."""
         container = self.container(component)
         self._api(container.reload, f"inspect {component}")
@@ -214,14 +245,14 @@ class ComposeStack:
         elif container.status != "running":
             self._api(container.start, f"start {component}")
         self._wait_healthy([self._service_of(container)], deadline=time.monotonic() + timeout)
-        return container
+        return self.process(component)
 
-    def restart_component(self, component: str, *, timeout: float = 60.0) -> Any:
+    def restart_component(self, component: str, *, timeout: float = 60.0) -> ContainerProcess:
         """Restart the container (stop, then start) and wait for its healthcheck."""
         container = self.container(component)
         self._api(lambda: container.restart(timeout=STOP_TIMEOUT), f"restart {component}")
         self._wait_healthy([self._service_of(container)], deadline=time.monotonic() + timeout)
-        return container
+        return self.process(component)
 
     # -- internals -------------------------------------------------------------------------------
 

@@ -32,11 +32,12 @@ class FakeContainer:
     health_output: str = ""
     log: str = ""
     refuse: set[str] = field(default_factory=set)  # actions answered with HTTP 500
+    pid: int = 4242
 
     def inspect(self) -> dict:
         health = self.health[0] if len(self.health) == 1 else self.health.pop(0)
         state: dict = {"Status": self.status, "Running": self.status == "running",
-                       "Paused": self.status == "paused"}
+                       "Paused": self.status == "paused", "Pid": self.pid if self.status != "exited" else 0}
         if self.health:
             state["Health"] = {"Status": health if self.status == "running" else "unhealthy",
                                "Log": [{"ExitCode": 0 if health == "healthy" else 1, "Output": self.health_output}]}
@@ -136,6 +137,8 @@ def _handler(engine: FakeEngine) -> type[BaseHTTPRequestHandler]:
             elif match.group(2) in container.refuse:
                 self._reply(500, {"message": f"cannot {match.group(2)} container {container.id}: injected error"})
             else:
+                if match.group(2) in ("start", "restart"):
+                    container.pid += 1
                 container.status = {"stop": "exited", "kill": "exited", "pause": "paused", "unpause": "running",
                                     "start": "running", "restart": "running"}[match.group(2)]
                 self._reply(204)

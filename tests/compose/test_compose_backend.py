@@ -8,13 +8,13 @@ from pathlib import Path
 import docker
 import pytest
 import yaml
+from fake_docker import FakeContainer, FakeDockerServer, on_call
+
+from alertdrill.errors import ConfigError, FaultInjectError, ForeignTargetError, StackStartError
 from alertdrill.stack.backends.base import Backend, supports_service_faults
 from alertdrill.stack.backends.compose import SERVICES, ComposeStack, port_variable
 from alertdrill.stack.rendering import StackTiming
 from alertdrill.stack.state import read_state
-from fake_docker import FakeContainer, FakeDockerServer, on_call
-
-from alertdrill.errors import ConfigError, FaultInjectError, ForeignTargetError, StackStartError
 
 PROJECT = "alertdrill-cdev"
 
@@ -219,3 +219,19 @@ def test_restart_waits_for_health_and_explains_a_timeout(controlled, fake):
     container.health_output = "connection refused"
     with pytest.raises(StackStartError, match=r"compose services sink not healthy in time .*connection refused"):
         controlled.restart_component("sink", timeout=1)
+
+
+def test_process_view_matches_the_chaos_backend_protocol(controlled, fake):
+    from alertdrill.chaos.backend import Backend as ChaosBackend
+
+    assert isinstance(controlled, ChaosBackend)
+    proc = controlled.process("postgres")
+    assert (proc.pid, proc.is_alive(), proc.is_stopped(), proc.is_ours()) == (4242, True, False, True)
+    controlled.pause_component("postgres")
+    assert controlled.process("postgres").is_stopped()
+    controlled.stop_component("postgres", kill=True)
+    gone = controlled.process("postgres")
+    assert (gone.pid, gone.is_alive()) == (0, False)
+    new = controlled.start_component("postgres", timeout=5)
+    assert new.is_alive() and new.pid == 4243
+    assert controlled.restart_component("postgres", timeout=5).pid == 4244

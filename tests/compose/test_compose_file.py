@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
+
 from alertdrill.stack import layout
 from alertdrill.stack.backends.compose import COMPOSE_FILE, CONTAINER_PORTS, SERVICES, port_variable
 from alertdrill.stack.components import COMPONENTS, SCRAPE_JOBS, Addresses, specs
