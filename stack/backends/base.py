@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
 
-from alertdrill.stack.state import StackInfo
-
 from alertdrill.errors import ConfigError, FaultInjectError
+from alertdrill.stack.state import StackInfo
 
 __all__ = ["BACKENDS", "SERVICE_FAULT_BACKENDS", "Backend", "ProcesslessControl", "create_backend",
            "service_faults_unsupported", "supports_service_faults"]

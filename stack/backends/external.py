@@ -28,10 +28,10 @@ from urllib.parse import urlsplit
 
 import requests
 import yaml
-from alertdrill.stack.backends.base import ProcesslessControl
-from alertdrill.stack.state import StackInfo, default_home, write_state
 
 from alertdrill.errors import ConfigError, StackStartError
+from alertdrill.stack.backends.base import ProcesslessControl
+from alertdrill.stack.state import StackInfo, default_home, write_state
 from alertdrill.waiting import poll_until
 
 __all__ = ["ENV_CONFIG_FILE", "ENV_PREFIX", "OPTIONAL_KEYS", "REQUIRED_KEYS", "ExternalStack", "load_external"]

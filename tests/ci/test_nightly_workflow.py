@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from alertdrill.stack import layout
 
 REPO = layout.STACK_DIR.parent

@@ -8,11 +8,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import yaml
+
+from alertdrill.errors import ConfigError, FaultInjectError, StackStartError
 from alertdrill.stack.backends.base import Backend, supports_service_faults
 from alertdrill.stack.backends.external import ENV_PREFIX, ExternalStack, load_external
 from alertdrill.stack.state import read_state
-
-from alertdrill.errors import ConfigError, FaultInjectError, StackStartError
 
 GOOD = {
     "prometheus_url": "http://prometheus.staging.example:9090/",
