@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 import requests
 
 from alertdrill.errors import FaultInjectError
+from alertdrill.stack.app.faults import CHECK_INTERVAL_S
 
 from .backend import Backend
 from .base import DEFAULT_MAX_DURATION, Fault, check_number, poll
@@ -83,7 +84,18 @@ class AppSwitchFault(Fault):
         _, document = self._read()
         document[self.key] = self.value()
         self._write(document)
+        self._settle()
         poll(self._effect_seen, timeout=APPLY_TIMEOUT, interval=0.02, what=f"the app applying {self.key}")
+
+    def _settle(self) -> None:
+        """Wait out the switch's documented staleness: from then on every worker's next request sees the file.
+
+        Each worker re-reads the file at most every CHECK_INTERVAL_S, on a request; there is no
+        endpoint that tells which version a worker holds, so the bound itself is the readiness condition.
+        """
+        written = time.monotonic()
+        poll(lambda: time.monotonic() - written > CHECK_INTERVAL_S * 1.5, timeout=APPLY_TIMEOUT, interval=0.02,
+             what="the app's fault-switch check interval passing")
 
     def _effect_seen(self) -> bool:
         """One request that shows the fault (used to wait until the app has re-read its switch)."""
@@ -113,10 +125,13 @@ class AppSwitchFault(Fault):
             document[self.key] = original
         if not document and not self.original.get("file_existed", False):
             self._write(None)
-            return f"removed {self.key} and the fault file {self.path.name}"
-        if existed or document:
-            self._write(document)
-        return f"{self.key} restored to {'(absent)' if original == _ABSENT else original!r}"
+            summary = f"removed {self.key} and the fault file {self.path.name}"
+        else:
+            if existed or document:
+                self._write(document)
+            summary = f"{self.key} restored to {'(absent)' if original == _ABSENT else original!r}"
+        self._settle()
+        return summary
 
 
 def _injected(status: int, body: Any) -> bool:

@@ -10,9 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from alertdrill.stack.state import StackInfo, read_state
-
 from alertdrill.errors import ConfigError, StackNotRunningError
+from alertdrill.stack.state import StackInfo, read_state
 
 __all__ = ["Backend", "ComponentProcess", "attach_backend", "stack_info", "stack_is_running"]
 

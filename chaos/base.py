@@ -28,8 +28,6 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
-from alertdrill.stack.process import process_start_ticks
-
 from alertdrill.errors import (
     AlertdrillError,
     ConfigError,
@@ -38,6 +36,7 @@ from alertdrill.errors import (
     FaultNotInEffectError,
     FaultRevertError,
 )
+from alertdrill.stack.process import process_start_ticks
 from alertdrill.waiting import poll_until
 
 from .backend import Backend, stack_info

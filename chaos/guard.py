@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from alertdrill.stack.ports import is_loopback
-from alertdrill.stack.state import StackInfo
 from psycopg.conninfo import conninfo_to_dict
 
 from alertdrill.errors import ConfigError, ForeignTargetError
+from alertdrill.stack.ports import is_loopback
+from alertdrill.stack.state import StackInfo
 
 __all__ = ["StackGuard"]
 

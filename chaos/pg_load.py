@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from alertdrill.stack.binaries import resolve
-from alertdrill.stack.process import log_tail, process_start_ticks
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
 from alertdrill.errors import FaultInjectError
+from alertdrill.stack.binaries import resolve
+from alertdrill.stack.process import log_tail, process_start_ticks
 
 from .backend import Backend
 from .base import DEFAULT_MAX_DURATION, check_number, poll

@@ -16,10 +16,9 @@ import os
 import time
 from pathlib import Path
 
+from alertdrill.errors import AlertdrillError, FaultRevertError
 from alertdrill.stack.process import process_start_ticks
 from alertdrill.stack.state import STATE_FILE
-
-from alertdrill.errors import AlertdrillError, FaultRevertError
 
 from .backend import Backend, attach_backend, stack_is_running
 from .journal import Journal, JournalEntry

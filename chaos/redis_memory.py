@@ -26,6 +26,7 @@ EVICTION_POLICIES = ("noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random
                      "volatile-random", "volatile-ttl")
 FILL_TIMEOUT = 60.0
 BATCH = 16
+PROBE_BYTES = 64 * 1024
 
 
 @register
@@ -79,41 +80,59 @@ class RedisMemoryFill(RedisFault):
             self.resources["key_prefix"] = self.key_prefix
             self._fill(client, maxmemory)
 
-    def _fill(self, client: redis.Redis, maxmemory: int) -> None:
-        """Write batches until the goal (bounded by count and time), then top up key by key.
+    @property
+    def _full(self) -> bool:
+        """Filling to 100% under noeviction: done only when Redis refuses writes."""
+        return not self.evicting and self.fraction >= 1.0
 
-        A pipelined batch sits in the client's query buffer, which counts in used_memory until Redis
-        shrinks it, so the goal is checked again from a fresh connection without pipelining.
+    def _fill(self, client: redis.Redis, maxmemory: int) -> None:
+        """Write until the goal, in phases of shrinking writes (bounded by count and time).
+
+        A pipelined batch sits in the client's query buffer, which counts in used_memory until the
+        client goes away, so each phase measures from a fresh connection. A full fill ends with 1 kB
+        values, so the slack that clients leave when they disconnect stays a few kB.
         """
-        value = b"x" * self.value_bytes
         deadline = time.monotonic() + FILL_TIMEOUT
-        max_keys = math.ceil(2 * maxmemory / self.value_bytes) + 1000
+        max_keys = math.ceil(4 * maxmemory / 1024) + 1000
         margin = (BATCH + 2) * self.value_bytes
-        for batch in (BATCH, 1):
-            goal = min(self._goal() + margin, maxmemory) if batch > 1 else self._goal() + 2 * self.value_bytes
+        phases = [(BATCH, self.value_bytes, min(self._goal() + margin, maxmemory)),
+                  (1, self.value_bytes, self._goal() + 2 * self.value_bytes)]
+        if self._full:
+            phases.append((1, 1024, maxmemory))
+        outcome = "bounds"
+        for batch, size, goal in phases:
             with self.client() as writer:
-                while self._written < max_keys and time.monotonic() < deadline:
-                    if self._done(writer, goal):
-                        break
-                    pipe = writer.pipeline(transaction=False)
-                    for i in range(batch):
-                        pipe.set(f"{self.key_prefix}{self._written + i}", value, ex=self.ttl_s())
-                    try:
-                        pipe.execute()
-                    except redis.ResponseError as exc:
-                        if self.evicting or not _is_oom(exc):
-                            raise
-                        self.resources["write_refused"] = str(exc)
-                        if batch == 1:
-                            return  # noeviction refuses even a single key: exactly what the fault wants
-                        break
-                    self._written += batch
-        if self._done(client, self._goal()):
+                outcome = self._write_until(writer, batch, size, goal, max_keys, deadline)
+            if outcome == "bounds":
+                break
+        if self._full and outcome == "refused":
+            return
+        if not self._full and self._done(client, self._goal()):
             return
         raise FaultInjectError(
             f"used_memory reached only {self.info_int(client, 'memory', 'used_memory')} bytes of the "
-            f"{self._goal()} wanted after writing {self._written} keys"
+            f"{self._goal()} wanted after writing {self._written} keys ({outcome})"
         )
+
+    def _write_until(self, writer: redis.Redis, batch: int, size: int, goal: int, max_keys: int,
+                     deadline: float) -> str:
+        """'goal' reached, write 'refused' by noeviction, or out of 'bounds'."""
+        value = b"x" * size
+        while self._written < max_keys and time.monotonic() < deadline:
+            if not self._full and self._done(writer, goal):
+                return "goal"
+            pipe = writer.pipeline(transaction=False)
+            for i in range(batch):
+                pipe.set(f"{self.key_prefix}{self._written + i}", value, ex=self.ttl_s())
+            try:
+                pipe.execute()
+            except redis.ResponseError as exc:
+                if self.evicting or not _is_oom(exc):
+                    raise
+                self.resources["write_refused"] = str(exc)
+                return "refused"
+            self._written += batch
+        return "bounds"
 
     def _done(self, client: redis.Redis, goal: int) -> bool:
         used = self.info_int(client, "memory", "used_memory")
@@ -136,9 +155,9 @@ class RedisMemoryFill(RedisFault):
             policy = self.config(client, "maxmemory-policy")
             evicted = self._evicted(client)
             refused = None
-            if not self.evicting and self.fraction >= 1.0:
+            if self._full:  # larger than the few kB that clients free when they disconnect
                 try:
-                    client.set(f"{self.key_prefix}probe", b"x" * self.value_bytes, ex=self.ttl_s())
+                    client.set(f"{self.key_prefix}probe", b"x" * PROBE_BYTES, ex=self.ttl_s())
                 except redis.ResponseError as exc:
                     refused = str(exc)
         ratio = round(used / maxmemory, 4) if maxmemory else None
@@ -150,7 +169,7 @@ class RedisMemoryFill(RedisFault):
         if used < self._goal():
             raise self.not_in_effect(f"used_memory {used} is below {self._goal()} ({self.fraction:.0%} of "
                                      f"{maxmemory})", **facts)
-        if not self.evicting and self.fraction >= 1.0 and refused is None:
+        if self._full and refused is None:
             raise self.not_in_effect("a write was accepted although the fault fills maxmemory completely", **facts)
         if self._wants_eviction and evicted <= 0:
             raise self.not_in_effect(f"no key was evicted under {self.policy}", **facts)

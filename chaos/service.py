@@ -14,10 +14,9 @@ import socket
 from pathlib import Path
 from typing import Any, ClassVar
 
+from alertdrill.errors import FaultInjectError
 from alertdrill.stack.components import Addresses, readiness_check
 from alertdrill.stack.ports import LOOPBACK
-
-from alertdrill.errors import FaultInjectError
 from alertdrill.waiting import poll_until
 
 from .backend import Backend, stack_is_running

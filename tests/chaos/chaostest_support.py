@@ -11,9 +11,10 @@ from typing import Any
 import psycopg
 import redis
 import requests
+from prometheus_client.parser import text_string_to_metric_families
+
 from alertdrill.stack.process import ProcessSpec, RunningProcess, process_start_ticks
 from alertdrill.stack.state import StackInfo
-from prometheus_client.parser import text_string_to_metric_families
 
 CHAOS_PREFIX = "alertdrill-chaos:"
 

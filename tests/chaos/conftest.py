@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from alertdrill.chaos import Faults
 from chaostest_support import CLEAN, leftovers
 
+from alertdrill.chaos import Faults
 from alertdrill.waiting import poll_until
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 
 import pytest
+from chaostest_support import FakeBackend, fake_info
+
 from alertdrill.chaos import (
     AppErrors,
     Faults,
@@ -16,8 +18,6 @@ from alertdrill.chaos import (
     ServiceKill,
 )
 from alertdrill.chaos.guard import StackGuard
-from chaostest_support import FakeBackend, fake_info
-
 from alertdrill.errors import ConfigError, ForeignTargetError, StackNotRunningError
 
 

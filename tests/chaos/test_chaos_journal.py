@@ -9,11 +9,11 @@ import sys
 import time
 
 import pytest
+
 from alertdrill.chaos.journal import Journal, JournalEntry
 from alertdrill.chaos.recovery import owner_alive, recover_run_dir
-from alertdrill.stack.process import process_start_ticks
-
 from alertdrill.errors import FaultRevertError
+from alertdrill.stack.process import process_start_ticks
 
 
 def _entry(fault_id: str = "redis-memory-fill-0001", **overrides) -> JournalEntry:

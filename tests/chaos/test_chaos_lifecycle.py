@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from chaostest_support import FakeBackend, fake_info
+
 from alertdrill.chaos import Fault, TerminatedBySignal
 from alertdrill.chaos.journal import Journal
 from alertdrill.chaos.registry import fault_class, rebuild, register
-from chaostest_support import FakeBackend, fake_info
-
 from alertdrill.errors import ConfigError, FaultInjectError, FaultNotInEffectError, FaultRevertError
 from alertdrill.waiting import poll_until
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 import requests
-from alertdrill.stack.components import SCRAPE_JOBS, Addresses, readiness_check
 
 from alertdrill.errors import FaultInjectError
+from alertdrill.stack.components import SCRAPE_JOBS, Addresses, readiness_check
 from alertdrill.waiting import poll_until
 
 pytestmark = pytest.mark.integration
