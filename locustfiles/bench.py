@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import alertdrill.locustfiles.collect  # noqa: F401  (timeline hooks)
 from locust import FastHttpUser, constant, events, task
+
+import alertdrill.locustfiles.collect  # noqa: F401  (timeline hooks)
 
 __all__ = ["BenchUser"]
 

@@ -13,11 +13,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from alertdrill.errors import LoadError
 from alertdrill.locustfiles.options import DEFAULT_RUN_TIME, DEFAULT_USERS
 from alertdrill.locustfiles.profiles import PROFILES
 from alertdrill.locustfiles.runner import LoadRun
-
-from alertdrill.errors import LoadError
 
 __all__ = ["cmd_load", "register"]
 

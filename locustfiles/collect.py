@@ -23,11 +23,12 @@ from typing import Any
 import gevent
 import locust.runners
 import locust.stats
-from alertdrill.locustfiles.ledger import AckRecorder
-from alertdrill.locustfiles.timeline import TimelineRecorder, timeline_line
 from locust import events
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
+
+from alertdrill.locustfiles.ledger import AckRecorder
+from alertdrill.locustfiles.timeline import TimelineRecorder, timeline_line
 
 __all__ = ["record_ack"]
 

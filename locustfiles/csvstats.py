@@ -9,9 +9,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from alertdrill.locustfiles.results import AGGREGATED, EndpointStats
-
 from alertdrill.errors import LoadError
+from alertdrill.locustfiles.results import AGGREGATED, EndpointStats
 
 __all__ = ["parse_stats_csv", "user_counts"]
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from alertdrill.locustfiles.runner import LoadRun
 
 __all__ = ["load_artifacts_dir", "load_run"]

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import requests
-from alertdrill.locustfiles.profiles import Profile, get_profile
-from alertdrill.stack.ports import is_loopback
 
 from alertdrill.errors import LoadError
+from alertdrill.locustfiles.profiles import Profile, get_profile
+from alertdrill.stack.ports import is_loopback
 
 __all__ = [
     "DEFAULT_RUN_TIME",

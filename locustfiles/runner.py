@@ -23,14 +23,13 @@ from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 
+from alertdrill.errors import LoadError
 from alertdrill.locustfiles.csvstats import parse_stats_csv
 from alertdrill.locustfiles.ledger import check_ledger, read_ledger
 from alertdrill.locustfiles.options import DEFAULT_RUN_TIME, DEFAULT_USERS, LoadOptions, check_target_answers
 from alertdrill.locustfiles.process import LocustProcesses, log_tail
 from alertdrill.locustfiles.results import Artifacts, EndpointStats, LoadResult, WindowStats
 from alertdrill.locustfiles.timeline import Timeline
-
-from alertdrill.errors import LoadError
 from alertdrill.waiting import poll_until
 
 __all__ = ["LoadRun"]

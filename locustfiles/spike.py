@@ -7,9 +7,10 @@ one-second tick and users are spawned fast, so the ramps follow the interpolatio
 
 from __future__ import annotations
 
+from locust import LoadTestShape
+
 from alertdrill.locustfiles.shapes import spike_users
 from alertdrill.locustfiles.users import SteadyUser
-from locust import LoadTestShape
 
 __all__ = ["SpikeShape", "SteadyUser"]
 

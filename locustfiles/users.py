@@ -11,8 +11,9 @@ import random
 import uuid
 from collections import deque
 
-from alertdrill.locustfiles.collect import record_ack
 from locust import FastHttpUser, between, task
+
+from alertdrill.locustfiles.collect import record_ack
 
 __all__ = ["AppUser", "SteadyUser", "WriteLedgerUser"]
 

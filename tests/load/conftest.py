@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from alertdrill.locustfiles.fixtures import load_artifacts_dir, load_run
 
 __all__ = ["load_artifacts_dir", "load_run", "locust_processes_under"]

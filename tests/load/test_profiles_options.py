@@ -6,13 +6,13 @@ import subprocess
 import sys
 
 import pytest
+
+from alertdrill.errors import LoadError
 from alertdrill.locustfiles import PROFILES, LoadOptions, LoadRun, check_target_answers, get_profile
 from alertdrill.locustfiles.process import LocustProcesses
 from alertdrill.locustfiles.results import Artifacts
 from alertdrill.locustfiles.shapes import spike_users
 from alertdrill.stack.ports import free_ports
-
-from alertdrill.errors import LoadError
 
 TARGET = "http://127.0.0.1:8080"
 

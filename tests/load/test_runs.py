@@ -6,9 +6,9 @@ import json
 
 import psycopg
 import pytest
+
 from alertdrill.locustfiles import LostWritesError, read_ledger
 from alertdrill.locustfiles.csvstats import user_counts
-
 from alertdrill.waiting import poll_until
 
 pytestmark = pytest.mark.integration

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
+
+from alertdrill.errors import ExpectationError, LoadError
 from alertdrill.locustfiles import Ack, LedgerReport, LostWritesError, Timeline, read_ledger
 from alertdrill.locustfiles.csvstats import parse_stats_csv
 from alertdrill.locustfiles.results import percentile, round_response_time
 from alertdrill.locustfiles.timeline import TimelineRecorder, timeline_line
-
-from alertdrill.errors import ExpectationError, LoadError
 
 HEADER = ("Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time,"
           "Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,"
