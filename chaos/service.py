@@ -8,6 +8,7 @@ stack still runs) or resumes a paused one, and waits until it serves.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -146,7 +147,12 @@ class ServiceFault(Fault):
         A stack started by a process that has since exited is parented to init, which reaps orphans
         on its own schedule; the new postmaster would refuse to start next to the zombie's socket lock.
         """
-        poll_until(lambda: not Path(f"/proc/{pid}").exists(), timeout=10.0, interval=0.05)
+        def gone() -> bool:
+            with contextlib.suppress(ChildProcessError):  # not our child: its parent (init) reaps it
+                os.waitpid(pid, os.WNOHANG)  # our own child (we started the stack): reap it now
+            return not Path(f"/proc/{pid}").exists()
+
+        poll_until(gone, timeout=10.0, interval=0.05)
 
     def _revert(self) -> str:
         return self._ensure_running()
