@@ -12,6 +12,8 @@ Why the pool is configured the way it is:
   fresh attempt.
 * ``configure`` creates the table on the first connection that succeeds, so the schema appears at
   start-up when Postgres is up, or lazily on the first connection after it comes back.
+* autocommit, with explicit transactions for writes: reads cost one round trip, and every round trip
+  happens inside the :class:`RoundTripWatchdog` guard, so a frozen server cannot hang a thread.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
 from .exceptions import DependencyUnavailable
 from .settings import Settings
+from .watchdog import RoundTripWatchdog
 
 __all__ = ["Database"]
 
@@ -57,6 +60,8 @@ class Database:
         self._settings = settings
         self._schema_ready = False
         self._schema_lock = threading.Lock()
+        # Past the server-side statement_timeout plus a margin, the server is not answering at all.
+        self._watchdog = RoundTripWatchdog(settings.statement_timeout_ms / 1000.0 + 1.0)
         self._pool: ConnectionPool[psycopg.Connection[dict[str, Any]]] = ConnectionPool(
             settings.database_url,
             kwargs={
@@ -64,12 +69,13 @@ class Database:
                 "options": f"-c statement_timeout={settings.statement_timeout_ms}",
                 "application_name": "alertdrill-app",
                 "row_factory": dict_row,
+                "autocommit": True,
             },
             min_size=settings.db_pool_min_size,
             max_size=max(settings.db_pool_max_size, settings.db_pool_min_size),
             timeout=settings.db_pool_timeout_s,
             reconnect_timeout=settings.db_reconnect_timeout_s,
-            check=ConnectionPool.check_connection,
+            check=self._check,
             configure=self._ensure_schema,
             name="alertdrill-app",
             open=False,
@@ -88,11 +94,16 @@ class Database:
         """True once this worker has created (or found) the ``items`` table."""
         return self._schema_ready
 
+    def _check(self, conn: psycopg.Connection[Any]) -> None:
+        """Pool ``check`` hook: a round trip before a connection is handed out, under the deadline."""
+        with self._watchdog.guard(conn):
+            ConnectionPool.check_connection(conn)
+
     def _ensure_schema(self, conn: psycopg.Connection[Any]) -> None:
         """Pool ``configure`` hook: create the table once per worker, on its first good connection."""
         if self._schema_ready:
             return
-        with self._schema_lock:
+        with self._schema_lock, self._watchdog.guard(conn):
             if self._schema_ready:
                 return
             with conn.transaction():
@@ -105,7 +116,7 @@ class Database:
     def _connection(self) -> Iterator[psycopg.Connection[dict[str, Any]]]:
         """Borrow a connection; turn 'Postgres is unavailable' failures into DependencyUnavailable."""
         try:
-            with self._pool.connection() as conn:
+            with self._pool.connection() as conn, self._watchdog.guard(conn):
                 yield conn
         except _UNAVAILABLE as exc:
             raise DependencyUnavailable("postgres", _one_line(exc)) from exc
@@ -124,15 +135,13 @@ class Database:
 
     def insert_item(self, name: str, value: int, *, keep: bool = True) -> int:
         """Insert an item and return its id once committed; ``keep=False`` rolls the insert back."""
-        with self._connection() as conn:
+        with self._connection() as conn, conn.transaction() as tx:
             row = conn.execute(
                 "INSERT INTO items (name, value) VALUES (%s, %s) RETURNING id", (name, value)
             ).fetchone()
             assert row is not None
-            if keep:
-                conn.commit()
-            else:
-                conn.rollback()
+            if not keep:
+                raise psycopg.Rollback(tx)  # leaves the transaction block rolled back, no error
         return int(row["id"])
 
     def get_item(self, item_id: int) -> dict[str, Any] | None:

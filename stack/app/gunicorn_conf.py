@@ -20,11 +20,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from alertdrill.stack.app.proctree import MASTER_PID_ENV
-from alertdrill.stack.app.settings import Settings
 from prometheus_client import multiprocess
 
 from alertdrill.errors import ConfigError
+from alertdrill.stack.app.proctree import MASTER_PID_ENV
+from alertdrill.stack.app.settings import Settings
 
 wsgi_app = "alertdrill.stack.app.wsgi:app"
 worker_class = "gthread"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 
 from flask import Blueprint, Response, abort, g, jsonify, request, url_for
@@ -25,6 +26,7 @@ ITEM_CACHE_PREFIX = "item:"
 NAME_MAX_CHARS = 200
 BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
 LIMIT_DEFAULT, LIMIT_MAX = 20, 100
+_LIMIT_PATTERN = re.compile(r"[0-9]{1,3}")  # ASCII digits only: str.isdigit() also accepts "²"
 
 JsonResponse = Response | tuple[Response, int] | tuple[Response, int, dict[str, str]]
 
@@ -130,7 +132,7 @@ def list_items() -> JsonResponse:
     raw = request.args.get("limit")
     limit = LIMIT_DEFAULT
     if raw is not None:
-        if not raw.strip().isdigit() or not 1 <= int(raw) <= LIMIT_MAX:
+        if not _LIMIT_PATTERN.fullmatch(raw) or not 1 <= int(raw) <= LIMIT_MAX:
             return error_response(400, f"limit must be an integer in 1..{LIMIT_MAX}, got {raw!r}")
         limit = int(raw)
     items = current_state().db.list_items(limit)
@@ -150,8 +152,10 @@ def _json_object() -> dict[str, Any]:
         abort(400, description="request body must be a JSON object")
     try:
         body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except ValueError as exc:  # includes JSONDecodeError and UnicodeDecodeError
         abort(400, description=f"invalid JSON: {exc}")
+    except RecursionError:
+        abort(400, description="invalid JSON: nested too deeply")
     if not isinstance(body, dict):
         abort(400, description="request body must be a JSON object")
     return body

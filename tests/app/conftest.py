@@ -7,6 +7,7 @@ Postgres refuses to run as root, so it runs as the ``postgres`` user.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pwd
@@ -23,12 +24,13 @@ from typing import Any
 import psycopg
 import pytest
 import redis
-from alertdrill.stack.app.app import create_app
-from alertdrill.stack.app.settings import ENV_MULTIPROC_DIR, Settings
-from alertdrill.stack.app.state import EXTENSION_KEY, AppState
 from apptest_support import free_port, wait_for
 from flask import Flask
 from flask.testing import FlaskClient
+
+from alertdrill.stack.app.app import create_app
+from alertdrill.stack.app.settings import ENV_MULTIPROC_DIR, Settings
+from alertdrill.stack.app.state import EXTENSION_KEY, AppState
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 REDIS_SERVER = Path("/usr/bin/redis-server")
@@ -102,6 +104,30 @@ class PostgresServer:
         self._proc = None
 
     @contextmanager
+    def paused(self) -> Iterator[None]:
+        """Every Postgres process is frozen (SIGSTOP) inside the block: sockets open, no answers.
+
+        Each backend calls setsid(), so signalling the postmaster's process group would freeze the
+        postmaster alone; the postmaster is stopped first (no new children), then its children.
+        """
+        assert self._proc is not None
+        postmaster = self._proc.pid
+        os.kill(postmaster, signal.SIGSTOP)
+        children = [int(pid) for pid in
+                    Path(f"/proc/{postmaster}/task/{postmaster}/children").read_text().split()]
+        frozen = [postmaster]
+        try:
+            for pid in children:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGSTOP)
+                    frozen.append(pid)
+            yield
+        finally:
+            for pid in reversed(frozen):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGCONT)
+
+    @contextmanager
     def stopped(self) -> Iterator[None]:
         """Postgres is down inside the block and up (and answering) again after it."""
         self.stop()
@@ -148,6 +174,16 @@ class RedisServer:
     def stop(self) -> None:
         _stop_process(self._proc, signal.SIGTERM)
         self._proc = None
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """Redis is frozen (SIGSTOP) inside the block: its socket accepts, nothing answers."""
+        assert self._proc is not None
+        os.killpg(self._proc.pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            os.killpg(self._proc.pid, signal.SIGCONT)
 
     @contextmanager
     def stopped(self) -> Iterator[None]:

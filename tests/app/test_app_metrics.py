@@ -8,9 +8,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from alertdrill.stack.app.metrics import DURATION_BUCKETS
 from apptest_support import Samples, parse_metrics, sample, wait_for
 from flask.testing import FlaskClient
+
+from alertdrill.stack.app.metrics import DURATION_BUCKETS
 
 pytestmark = pytest.mark.timeout(180)
 

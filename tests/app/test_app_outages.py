@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING
 
 import psycopg
 import pytest
-from alertdrill.stack.app.exceptions import DependencyUnavailable
-from alertdrill.stack.app.settings import Settings
-from alertdrill.stack.app.state import EXTENSION_KEY
 from apptest_support import wait_for
 from flask import Flask
 from flask.testing import FlaskClient
+
+from alertdrill.stack.app.exceptions import DependencyUnavailable
+from alertdrill.stack.app.settings import Settings
+from alertdrill.stack.app.state import EXTENSION_KEY
 
 if TYPE_CHECKING:
     from conftest import Backends
@@ -130,6 +131,35 @@ def test_holds_at_least_three_redis_connections_and_reopens_them(app: Flask, bac
     with backends.redis.stopped():
         pass
     wait_for(lambda: held() >= 3, 10.0, "3 redis connections re-opened after the redis restart")
+
+
+def test_frozen_postgres_answers_503_instead_of_hanging(
+    make_app: Callable[[Settings], Flask], settings: Settings, backends: Backends
+) -> None:
+    # statement_timeout cannot fire on a stopped server; the client-side deadline (statement_timeout
+    # + 1 s) must cut the connection. Without it the request below would hang until SIGCONT.
+    client = make_app(replace(settings, statement_timeout_ms=300)).test_client()
+    assert client.post("/items", json={"name": "warm", "value": 1}).status_code == 201
+    with backends.postgres.paused():
+        started = time.monotonic()
+        response = client.get("/items")
+        elapsed = time.monotonic() - started
+        assert response.status_code == 503
+        assert response.get_json()["dependency"] == "postgres"
+        assert elapsed < 10.0
+        assert client.get("/status").status_code == 200
+    wait_for(lambda: client.get("/items").status_code == 200, RECOVERY_TIMEOUT_S, "postgres after SIGCONT")
+
+
+def test_frozen_redis_falls_back_to_postgres_quickly(client: FlaskClient, backends: Backends) -> None:
+    assert client.get("/helloworld").status_code == 200
+    with backends.redis.paused():
+        started = time.monotonic()
+        hello = client.get("/helloworld")
+        assert hello.get_json() == {"msg": "Hello World", "source": "database"}
+        assert time.monotonic() - started < 10.0  # socket timeouts: ~1 s per attempt, 2 attempts
+    wait_for(lambda: client.get("/helloworld").get_json()["source"] == "cache", RECOVERY_TIMEOUT_S,
+             "the cache after SIGCONT")
 
 
 def test_statement_timeout_turns_a_slow_query_into_unavailable(

@@ -105,6 +105,8 @@ def test_extreme_but_valid_values_are_stored(client: FlaskClient) -> None:
         (json.dumps({"name": "a", "value": 2**63}).encode(), "signed 64-bit"),
         (b'{"name": "a", "value": 1, "extra": 2}', "unknown fields: extra"),
         (b"\xff\xfe", "invalid JSON"),
+        (b"[" * 60000, "invalid JSON"),
+        (b'{"name": "a", "value": 1e400}', "value must be an integer"),
     ],
 )
 def test_bad_item_bodies_are_400_with_a_reason(client: FlaskClient, body: bytes, reason: str) -> None:
@@ -120,7 +122,7 @@ def test_too_large_body_is_413_json(client: FlaskClient) -> None:
     assert "error" in response.get_json()
 
 
-@pytest.mark.parametrize("limit", ["0", "101", "-1", "abc", "", "1.5"])
+@pytest.mark.parametrize("limit", ["0", "101", "-1", "abc", "", "1.5", "%C2%B2", "%205", "0x10"])
 def test_bad_limit_is_400(client: FlaskClient, limit: str) -> None:
     response = client.get(f"/items?limit={limit}")
     assert response.status_code == 400

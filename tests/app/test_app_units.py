@@ -8,12 +8,12 @@ import os
 from pathlib import Path
 
 import pytest
+
+from alertdrill.errors import ConfigError
 from alertdrill.stack.app.faults import NO_FAULT, FaultConfig, FaultSwitch, parse_fault
 from alertdrill.stack.app.latency import SlidingMax
 from alertdrill.stack.app.proctree import read_stat
 from alertdrill.stack.app.settings import Settings
-
-from alertdrill.errors import ConfigError
 
 pytestmark = pytest.mark.timeout(180)
 
