@@ -195,10 +195,15 @@ class Fault(ABC):
             if self._state != "new":
                 raise FaultInjectError(f"{self.describe()} was already injected ({self._state}); create a new fault")
             with self._step("inject") as record:
-                self._check_targets()
-                self.original = self._read_original()
-                self._started_at = time.time()
-                self._journal.write(self._entry())
+                try:  # nothing is changed yet: a failure here needs no revert
+                    self._check_targets()
+                    self.original = self._read_original()
+                    self._started_at = time.time()
+                    self._journal.write(self._entry())
+                except AlertdrillError:
+                    raise
+                except Exception as exc:
+                    raise FaultInjectError(f"{self.describe()} could not be prepared: {_one_line(exc)}") from exc
                 self._state = "active"
                 _ACTIVE.add(self)
                 SIGTERM_GUARD.activate(self.id)

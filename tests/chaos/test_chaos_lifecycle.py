@@ -223,3 +223,16 @@ def test_rebuild_from_the_journal_reverts_what_another_process_left(backend, tmp
 def test_unknown_kinds_are_named_with_the_known_ones():
     with pytest.raises(ConfigError, match=r"unknown fault kind 'nope'; known kinds: .*redis-memory-fill"):
         fault_class("nope")
+
+
+def test_inject_against_an_unreachable_service_fails_cleanly(tmp_path):
+    from alertdrill.chaos import PgConnectionHold
+    from alertdrill.stack.ports import free_ports
+
+    info = fake_info(tmp_path)
+    port = free_ports(1)[0]  # nothing listens there
+    info.ports["postgres"] = port
+    fault = PgConnectionHold(backend=FakeBackend(info), dsn=f"postgresql://postgres@127.0.0.1:{port}/x")
+    with pytest.raises(FaultInjectError, match=r"could not be prepared: .*127\.0\.0\.1"):
+        fault.inject()
+    assert fault.state == "new" and list(info.journal_dir.glob("*")) == []
