@@ -14,6 +14,7 @@ import time
 
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.wrappers import Response as BaseResponse
 
 from .exceptions import DependencyUnavailable, InjectedFault
 from .instrument import endpoint_label
@@ -38,7 +39,7 @@ def install(app: Flask, metrics: AppMetrics) -> None:
     """Register the JSON error handlers on ``app``."""
 
     @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException) -> Response | tuple[Response, int] | HTTPException:
+    def _http_error(exc: HTTPException) -> BaseResponse | HTTPException:
         if exc.code is None or exc.code < 400:
             return exc  # e.g. werkzeug's RequestRedirect: keep the redirect as it is
         response = exc.get_response()

@@ -52,7 +52,7 @@ class ConnectionKeeper:
 
     def top_up(self) -> bool:
         """Check out ``min_connections`` connections at once and PING each; True if all answered."""
-        held: list[redis.connection.ConnectionInterface] = []
+        held: list[redis.connection.Connection] = []
         ok = False
         try:
             for _ in range(self._min_connections):
