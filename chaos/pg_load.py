@@ -3,7 +3,7 @@
 Cache misses: a table several times larger than shared_buffers, scanned again and again in a
 bounded background loop. Sequential scans of a big table go through a small ring buffer, so almost
 every block is a read (``blks_read``), and the windowed hit ratio the alert computes drops far below
-98%. Flood: Debian's pgbench (postgresql-contrib) running ``SELECT 1`` as fast as it can; the
+98%. Flood: Debian's pgbench (postgresql-contrib) running ``SELECT txid_current()`` as fast as it can; the
 achieved transactions/s come from pgbench's own progress report and from the server's counters.
 """
 

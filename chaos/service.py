@@ -85,9 +85,15 @@ def signal_tree(pid: int, sig: int) -> list[int]:
 
 
 def port_open(port: int, timeout: float = 0.5) -> bool:
+    """Something listens on the loopback ``port``.
+
+    The stack's ports come from the ephemeral range, so a connect to a dead port can be given that
+    very port as its source and "succeed" by connecting to itself (TCP simultaneous open); that is
+    not a listener.
+    """
     try:
-        with socket.create_connection((LOOPBACK, port), timeout=timeout):
-            return True
+        with socket.create_connection((LOOPBACK, port), timeout=timeout) as sock:
+            return sock.getsockname() != sock.getpeername()
     except OSError:
         return False
 
