@@ -27,6 +27,7 @@ import redis
 from apptest_support import free_port, wait_for
 from flask import Flask
 from flask.testing import FlaskClient
+from prometheus_client import values as prometheus_values
 
 from alertdrill.stack.app.app import create_app
 from alertdrill.stack.app.settings import ENV_MULTIPROC_DIR, Settings
@@ -240,17 +241,24 @@ def backends() -> Iterator[Backends]:
 
 @pytest.fixture(scope="session")
 def multiproc_dir() -> Iterator[Path]:
-    """The metrics directory of the in-process app (prometheus_client reads it from the env)."""
+    """The metrics directory of the in-process app.
+
+    prometheus_client takes multiprocess mode and the file names from the environment, so the
+    variable stays set (and prometheus_client in multiprocess mode, see metrics.bind_metrics) until
+    the session ends; both are put back then.
+    """
     directory = Path(tempfile.mkdtemp(prefix="alertdrill-app-metrics-"))
-    previous = os.environ.get(ENV_MULTIPROC_DIR)
+    previous_env = os.environ.get(ENV_MULTIPROC_DIR)
+    previous_value_class = prometheus_values.ValueClass
     os.environ[ENV_MULTIPROC_DIR] = str(directory)
     try:
         yield directory
     finally:
-        if previous is None:
+        prometheus_values.ValueClass = previous_value_class
+        if previous_env is None:
             os.environ.pop(ENV_MULTIPROC_DIR, None)
         else:
-            os.environ[ENV_MULTIPROC_DIR] = previous
+            os.environ[ENV_MULTIPROC_DIR] = previous_env
         shutil.rmtree(directory, ignore_errors=True)
 
 
