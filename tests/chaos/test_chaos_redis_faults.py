@@ -92,3 +92,16 @@ def test_slow_commands_show_in_the_slowlog(faults):
     with faults.redis_slow_commands(count=3, duration_ms=150) as fault:
         evidence = fault.prove()
         assert evidence.facts["slow_commands"] >= 3 and min(evidence.facts["durations_ms"]) >= 135
+
+
+def test_watchdog_reverts_a_real_fault_after_its_max_duration(faults, stack_info, original_settings):
+    from alertdrill.waiting import poll_until
+
+    fault = faults.redis_memory_fill(fraction=0.3, policy="allkeys-lru", max_duration=1.0).inject()
+    try:
+        assert _settings(stack_info)["maxmemory-policy"] == "allkeys-lru"
+        ok, _ = poll_until(lambda: fault.state == "reverted", timeout=10, interval=0.05)
+        assert ok and fault.expired
+        assert _settings(stack_info)["maxmemory-policy"] == original_settings["maxmemory-policy"]
+    finally:
+        fault.revert()
