@@ -100,7 +100,7 @@ def build_report(result: Any, *, scenario: Any, observers: Any, stack_info: Any,
     if load is not None or result.extra.get("load_artifacts"):
         _guard(report, "load", lambda: _load(report, load if load is not None else result.extra["load_artifacts"]))
     report.attachments.append(Attachment("drill result (JSON)", json.dumps(data, indent=2, default=str), "json"))
-    report.description_html = _description(scenario, data, plots)
+    report.description_html = _description(scenario, data, plots, report.links)
     if report.problems:
         report.attachments.append(Attachment("report problems", "\n".join(report.problems), "txt"))
     return report
@@ -184,13 +184,20 @@ def _load(report: DrillReport, load: Any) -> None:
         report.attachments.append(Attachment("Locust report", (directory / "report.html").read_text(), "html"))
 
 
-def _description(scenario: Any, data: Mapping[str, Any], plots: list[tuple[str, bytes]]) -> str:
-    """The test page itself: what was done, the verdict per contract, and the plot, without a click."""
+def _description(scenario: Any, data: Mapping[str, Any], plots: list[tuple[str, bytes]],
+                 links: list[RunbookLink]) -> str:
+    """The test page itself: what was done, the verdict per contract, and the plot, without a click.
+
+    Allure shows this HTML in a sandboxed frame without our stylesheet, so colours are inline.
+    """
+    runbooks = " ".join(f'<a href="{esc(link.url)}" target="_blank">{esc(link.alert)}</a>' for link in links)
     parts = [f"<p>{esc(scenario.description)}</p>" if scenario.description else "",
-             f"<p><b>fault</b> <code>{esc(scenario.fault)}</code> {esc(json.dumps(scenario.params))}</p>"]
+             f"<p><b>fault</b> <code>{esc(scenario.fault)}</code> <code>{esc(json.dumps(scenario.params))}</code>"
+             + (f" &middot; <b>runbook</b> {runbooks}" if runbooks else "") + "</p>"]
     if data.get("diagnosis"):
-        parts.append(f'<p class="failed"><b>diagnosis:</b> {esc(data["diagnosis"])}</p>')
-    parts.append(contract_html(data))
+        parts.append(f'<p style="color:#cf222e"><b>{esc(data.get("status"))}:</b></p>'
+                     f'<pre style="white-space:pre-wrap">{esc(data["diagnosis"])}</pre>')
+    parts.append(contract_html(data, compact=True))
     for name, png in plots[:2]:
         src = "data:image/png;base64," + base64.b64encode(png).decode()
         parts.append(f'<figure><img alt="{esc(name)}" src="{src}" style="max-width:100%"></figure>')

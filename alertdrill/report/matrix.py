@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from alertdrill.report.html import STATUS_CLASS, esc, page, table
-from alertdrill.report.tables import deadline_cell
+from alertdrill.report.tables import deadline_cell, first_line
 
 __all__ = ["CoverageView", "coverage_view", "rule_alerts_of", "summary_page"]
 
@@ -26,9 +26,24 @@ __all__ = ["CoverageView", "coverage_view", "rule_alerts_of", "summary_page"]
 class CoverageView:
     """What the summary page says about coverage, and where the rule names came from."""
 
-    lines: list[str] = field(default_factory=list)
+    uncovered: list[str] = field(default_factory=list)
+    missing_from_rules: dict[str, list[str]] = field(default_factory=dict)
+    not_provable: dict[str, str] = field(default_factory=dict)
     not_run: list[str] = field(default_factory=list)
     source: str = ""
+
+    def rows(self) -> list[tuple[str, str]]:
+        """(what, which) pairs for the page; empty when everything is covered and ran."""
+        out = []
+        if self.uncovered:
+            out.append(("alerts in the rules with no scenario", ", ".join(self.uncovered)))
+        if self.missing_from_rules:
+            out.append(("scenarios whose alerts the rules lack",
+                        "; ".join(f"{sid}: {', '.join(names)}" for sid, names in self.missing_from_rules.items())))
+        out += [(f"alert {name} cannot be proven", why) for name, why in self.not_provable.items()]
+        if self.not_run:
+            out.append((f"catalogue scenarios that did not run ({len(self.not_run)})", ", ".join(self.not_run)))
+        return out
 
 
 def rule_alerts_of(results: Iterable[Mapping[str, Any]], rule_files: Iterable[Path]) -> tuple[set[str], str]:
@@ -51,8 +66,11 @@ def coverage_view(results: Sequence[Mapping[str, Any]], catalogue: Any, rule_fil
     """Catalogue.coverage over the run's rules, plus catalogue scenarios that have no result."""
     names, source = rule_alerts_of(results, rule_files)
     ran = {r.get("scenario") for r in results}
-    not_run = [s.id for s in catalogue.scenarios if s.id not in ran]
-    return CoverageView(lines=catalogue.coverage(names).lines(), not_run=not_run, source=source)
+    cov = catalogue.coverage(names)
+    return CoverageView(uncovered=list(cov.uncovered),
+                        missing_from_rules={k: list(v) for k, v in cov.missing_from_rules.items()},
+                        not_provable=dict(cov.not_provable),
+                        not_run=[s.id for s in catalogue.scenarios if s.id not in ran], source=source)
 
 
 def _labels(labels: Mapping[str, str]) -> str:
@@ -78,7 +96,8 @@ def _rows(results: Sequence[Mapping[str, Any]], links: Mapping[str, str]) -> tup
                 deadline_cell(alert.get("resolved_after"), alert.get("resolve_deadline")),
                 f'<td class="num">{"-" if min_ is None else f"{min_:.1f} s"}</td>',
                 f'<span class="{STATUS_CLASS.get(status, "")}">{esc(status)}</span>'
-                + (f"<br><small>{esc(alert.get('diagnosis'))}</small>" if alert.get("diagnosis") else ""),
+                + (f'<br><small title="{esc(alert.get("diagnosis"))}">{esc(first_line(alert.get("diagnosis")))}</small>'
+                   if alert.get("diagnosis") else ""),
             ])
     return rows, passed, len(rows)
 
@@ -113,10 +132,9 @@ def summary_page(summary: Mapping[str, Any] | None, *, coverage: CoverageView | 
     body += [f'<p class="muted">note: {esc(note)}</p>' for note in notes]
     if coverage is not None:
         body.append("<h2>Coverage</h2>")
-        items = [esc(line) for line in coverage.lines]
-        items += [f"scenario {esc(sid)} is in the catalogue but did not run" for sid in coverage.not_run]
-        body.append("<ul>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>" if items
-                    else "<p class=\"ok\">Every alert in the rules has a scenario, and every scenario ran.</p>")
+        rows = coverage.rows()
+        body.append(table(("", "which"), [[f"<b>{esc(what)}</b>", esc(which)] for what, which in rows]) if rows
+                    else '<p class="ok">Every alert in the rules has a scenario, and every scenario ran.</p>')
         body.append(f'<p class="muted">Rule names from {esc(coverage.source)}.</p>')
     if plots:
         body.append("<h2>Plots</h2>")

@@ -177,7 +177,8 @@ def render_png(data: PlotData, *, width: float = 11.0, dpi: int = 100) -> bytes:
         for name, points in panel.series:
             xs = [t - x0 for t, v in points if not math.isnan(v)]
             ys = [v for _, v in points if not math.isnan(v)]
-            ax.plot(xs, ys, lw=1.4, marker="." if len(xs) < 3 else None, label=_short(name, 60))
+            ax.plot(xs, ys, lw=1.4, drawstyle="steps-post", marker="." if len(xs) < 3 else None,
+                    label=_short(name, 60))
         if panel.threshold is not None:
             ax.axhline(panel.threshold, color="#57606a", lw=1, ls="--", label=f"threshold {panel.threshold:g}")
         for mark in data.marks:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import tempfile
@@ -76,8 +77,27 @@ def read_results(results_dir: Path) -> list[_Result]:
     return out
 
 
+def _local_runbook(url: str, runbook_href: str) -> str | None:
+    """``docs/runbook.md#x`` -> ``<runbook_href>#x``; None for any other URL."""
+    path, _, anchor = url.partition("#")
+    if "://" in path or not path.endswith("runbook.md"):
+        return None
+    return runbook_href + (f"#{anchor}" if anchor else "")
+
+
+def _href(url: str, runbook_href: str) -> str:
+    return f'href="{_local_runbook(url, runbook_href) or url}"'
+
+
+_HREF = re.compile(r'href="([^"]*runbook\.md[^"]*)"')
+
+
 def _stage(results_dir: Path, staging: Path, *, runbook_href: str | None) -> None:
-    """Copy the results; point relative ``docs/runbook.md#x`` links at the rendered runbook."""
+    """Copy the results; point relative ``docs/runbook.md#x`` links at the rendered runbook page.
+
+    Allure 3 shows only http(s) URLs as links, so the description's runbook link is the one that
+    works offline; Allure 2 follows the rewritten link of the Links section too.
+    """
     staging.mkdir(parents=True, exist_ok=True)
     for path in results_dir.iterdir():
         if not path.is_file():
@@ -85,9 +105,10 @@ def _stage(results_dir: Path, staging: Path, *, runbook_href: str | None) -> Non
         if runbook_href and path.name.endswith("-result.json"):
             raw = json.loads(path.read_text(encoding="utf-8"))
             for link in raw.get("links", []):
-                url = str(link.get("url", ""))
-                if url.split("#", 1)[0].endswith("runbook.md") and "://" not in url:
-                    link["url"] = runbook_href + ("#" + url.split("#", 1)[1] if "#" in url else "")
+                link["url"] = _local_runbook(str(link.get("url", "")), runbook_href) or link.get("url")
+            if raw.get("descriptionHtml"):
+                raw["descriptionHtml"] = _HREF.sub(lambda m, h=runbook_href: _href(m.group(1), h),
+                                                   raw["descriptionHtml"])
             (staging / path.name).write_text(json.dumps(raw), encoding="utf-8")
         else:
             shutil.copy2(path, staging / path.name)

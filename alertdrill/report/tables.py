@@ -13,7 +13,7 @@ from typing import Any
 
 from alertdrill.report.html import STATUS_CLASS, esc, table
 
-__all__ = ["TIMELINE_COLUMNS", "contract_html", "deadline_cell", "timeline_csv", "timeline_html"]
+__all__ = ["TIMELINE_COLUMNS", "contract_html", "deadline_cell", "first_line", "timeline_csv", "timeline_html"]
 
 TIMELINE_COLUMNS = ("t", "source", "kind", "alert", "labels", "detail")
 
@@ -45,47 +45,59 @@ def timeline_html(rows: Sequence[Mapping[str, Any]], *, title: str = "Timeline")
                                                   row_classes=classes)
 
 
-def deadline_cell(measured: float | None, deadline: float | None, minimum: float | None = None) -> str:
+def deadline_cell(measured: float | None, deadline: float | None, minimum: float | None = None, *,
+                  compact: bool = False) -> str:
     """``measured / deadline`` with ok/LATE and a bar: where the measurement sits in its budget."""
     if measured is None:
         return '<td class="na">-</td>'
     if deadline is None:
         return f'<td class="num">{measured:.1f} s</td>'
     late = measured > deadline
-    width = 100 * min(measured / deadline, 1.0) if deadline > 0 else 100
-    tick = f'<i style="left:{100 * min(minimum / deadline, 1.0):.0f}%"></i>' if minimum and deadline > 0 else ""
+    verdict = (f'<span class="{"late" if late else "ok"}" style="color:{"#cf222e" if late else "#1a7f37"}">'
+               f'{"LATE" if late else "ok"}</span>')
     title = f"measured {measured:.3f} s, deadline {deadline:.3f} s" + (
         f", theoretical minimum {minimum:.3f} s" if minimum else "")
-    return (f'<td class="num" title="{esc(title)}">{measured:.1f} s / {deadline:.1f} s '
-            f'<span class="{"late" if late else "ok"}">{"LATE" if late else "ok"}</span><br>'
-            f'<span class="bar"><span class="{"late" if late else ""}" style="width:{width:.0f}%"></span>{tick}'
-            f"</span></td>")
+    cell = f'<td class="num" title="{esc(title)}">{measured:.1f} s / {deadline:.1f} s {verdict}'
+    if compact:
+        return cell + "</td>"
+    width = 100 * min(measured / deadline, 1.0) if deadline > 0 else 100
+    tick = f'<i style="left:{100 * min(minimum / deadline, 1.0):.0f}%"></i>' if minimum and deadline > 0 else ""
+    return (f'{cell}<br><span class="bar"><span class="{"late" if late else ""}" style="width:{width:.0f}%"></span>'
+            f"{tick}</span></td>")
 
 
-def contract_html(result: Mapping[str, Any]) -> str:
+def first_line(text: str | None, limit: int = 160) -> str:
+    """The first line of a long diagnosis, cut at ``limit`` characters."""
+    line = (text or "").strip().splitlines()[0] if (text or "").strip() else ""
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def contract_html(result: Mapping[str, Any], *, compact: bool = False) -> str:
     """One row per alert contract: fired / delivered / resolved against deadline and theoretical minimum."""
     rows = []
-    classes = []
     for alert in result.get("alerts", []):
         labels = ", ".join(f'{k}="{v}"' for k, v in sorted((alert.get("labels") or {}).items()))
-        delivered = (deadline_cell(alert.get("delivered_after"), alert.get("deliver_deadline"),
-                                   alert.get("theoretical_min")) if alert.get("receiver")
+        minimum = alert.get("theoretical_min")
+        delivered = (deadline_cell(alert.get("delivered_after"), alert.get("deliver_deadline"), minimum,
+                                   compact=compact) if alert.get("receiver")
                      else '<td class="na">inhibited</td>' if alert.get("inhibited") else '<td class="na">n/a</td>')
         status = str(alert.get("status") or "")
-        rows.append([
-            f"<b>{esc(alert.get('alert'))}</b><br><code>{esc(labels)}</code>",
+        diagnosis = alert.get("diagnosis")
+        row = [
+            f"<b>{esc(alert.get('alert'))}</b><br><small><code>{esc(labels)}</code></small>",
             esc(alert.get("receiver") or "-"),
-            deadline_cell(alert.get("fired_after"), alert.get("fire_deadline")),
+            deadline_cell(alert.get("fired_after"), alert.get("fire_deadline"), compact=compact),
             delivered,
-            deadline_cell(alert.get("resolved_after"), alert.get("resolve_deadline")),
-            f'<td class="num">{esc(_min(alert.get("theoretical_min")))}</td>',
+            deadline_cell(alert.get("resolved_after"), alert.get("resolve_deadline"), compact=compact),
+            f'<td class="num">{esc(_min(minimum))}</td>',
             f'<span class="{STATUS_CLASS.get(status, "")}">{esc(status)}</span>'
-            + (f"<br><small>{esc(alert.get('diagnosis'))}</small>" if alert.get("diagnosis") else ""),
-        ])
-        classes.append("")
-    headers = ("alert", "receiver", "fired (after injection)", "delivered", "resolved (after revert)",
-               "theoretical min", "status")
-    return table(headers, rows, row_classes=classes)
+            + (f'<br><small title="{esc(diagnosis)}">{esc(first_line(diagnosis))}</small>' if diagnosis else ""),
+        ]
+        rows.append([row[0], *row[2:5], row[6]] if compact else row)
+    headers = (("alert", "fired", "delivered", "resolved", "status") if compact else
+               ("alert", "receiver", "fired (after injection)", "delivered", "resolved (after revert)",
+                "theoretical min", "status"))
+    return table(headers, rows)
 
 
 def _min(value: float | None) -> str | None:
