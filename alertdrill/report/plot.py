@@ -23,6 +23,7 @@ __all__ = ["Mark", "Panel", "PlotData", "fetch_plot_data", "marks_from_timeline"
 MAX_SERIES = 6
 MAX_SELECTORS = 4
 _COMPARISONS = frozenset(["==", "!=", ">", "<", ">=", "<="])
+_SET_OPERATORS = frozenset(["and", "or", "unless"])
 _OPEN, _CLOSE = frozenset("([{"), frozenset(")]}")
 #: Colour and line style per mark kind (timeline ``source/kind``).
 MARK_STYLE = {"pending": ("#bf8700", ":"), "firing": ("#cf222e", "-"), "notified": ("#0969da", "--"),
@@ -76,6 +77,8 @@ def split_threshold(expr: str) -> tuple[str, str, float] | None:
             depth += 1
         elif tok.kind == "op" and tok.text in _CLOSE:
             depth -= 1
+        elif depth == 0 and tok.kind == "ident" and tok.text in _SET_OPERATORS:
+            return None  # `a > 1 and b < 2`: no single left side to plot
         elif depth == 0 and tok.kind == "op" and tok.text in _COMPARISONS:
             last = i
     if last is None:
