@@ -6,7 +6,7 @@ absorbs the evaluation grid), and Alertmanager sends the first notification of a
 ``group_wait``. A resolved notification waits for the group's next ``group_interval`` tick. Every
 term is read from the running Prometheus and Alertmanager, so a deadline is never a constant:
 
-    fire    = scrape + evaluation + for + evaluation
+    fire    = scrape + evaluation + longest range window + for + evaluation
     deliver = fire + group_wait
     resolve = scrape + evaluation + keep_firing_for + longest range window + group_interval
     each    = (sum of terms) * (1 + slack.fraction) + slack.absolute
@@ -124,7 +124,11 @@ class TimingFacts:
     group_interval: Term
 
     def fire(self, slack: Slack) -> Deadline:
-        return Deadline("fire", (self.scrape, self.evaluation, self.for_,
+        # A windowed function (rate, increase, ...) may need its whole window of fault-time samples
+        # before it crosses the threshold, so the window counts here too (0 for instant rules).
+        window = Term("range window to fill", self.range_window.seconds, self.range_window.source.replace(
+            "old samples leave", "new samples fill"))
+        return Deadline("fire", (self.scrape, self.evaluation, window, self.for_,
                                  Term("one more evaluation", self.evaluation.seconds, "evaluation grid")), slack)
 
     def deliver(self, slack: Slack) -> Deadline:

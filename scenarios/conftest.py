@@ -67,11 +67,15 @@ LOAD_USERS = 10
 @pytest.fixture(scope="session")
 def steady_load(stack_info, alertdrill_settings):
     """Steady load for the whole session: every scenario's baseline, fault and recovery run under it."""
+    import shutil
+
     from alertdrill.locustfiles.runner import LoadRun
 
+    artifacts = alertdrill_settings.report_dir / "load"
+    shutil.rmtree(artifacts, ignore_errors=True)  # the previous run's artifacts; this run writes its own
     run = LoadRun(profile="steady", target=stack_info.app_url, users=LOAD_USERS, run_time=LOAD_RUN_TIME,
                   workers=alertdrill_settings.load_workers, ledger_dsn=stack_info.postgres_dsn,
-                  artifacts_dir=alertdrill_settings.report_dir / "load")
+                  artifacts_dir=artifacts)
     with run:
         yield run
 

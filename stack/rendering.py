@@ -141,7 +141,9 @@ def render_rules(
     from alertdrill.assertions.durations import parse_duration
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    min_range = timing.min_range_scrapes * parse_duration(timing.scrape_interval or "15s")
+    # The slowest job sets the floor: a window must hold several of its samples too.
+    slowest = max([parse_duration(timing.scrape_interval or "15s"), *(parse_duration(i) for _, i in timing.slow_jobs)])
+    min_range = timing.min_range_scrapes * slowest
     diffs: list[Difference] = []
     names: set[str] = set()
     for path in rule_files:

@@ -12,9 +12,9 @@ import json
 import time
 
 import pytest
+
 from alertdrill.assertions.expectations import expect_alert
 from alertdrill.assertions.timeline import Timeline
-
 from alertdrill.errors import ConfigError, ExpectationError
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
@@ -50,8 +50,8 @@ def test_switch_alert_fires_is_delivered_and_resolves_within_computed_deadlines(
 
     # Deadlines come from the live config: 1 s scrape, 1 s evaluation, for 2 s, group_wait/interval 1 s.
     terms = {t.name: t.seconds for t in deliver.terms}
-    assert terms == {"scrape interval": 1, "evaluation interval": 1, "for": 2, "one more evaluation": 1,
-                     "group_wait": 1}
+    assert terms == {"scrape interval": 1, "evaluation interval": 1, "range window to fill": 0, "for": 2,
+                     "one more evaluation": 1, "group_wait": 1}
     assert "job 'switch'" in deliver.explain()
     minimum = {"fire": 1 + 1 + 2, "deliver": 1 + 1 + 2 + 1, "resolve": 1 + 1 + 1}
     for deadline, outcome in ((fire, fired), (deliver, delivered), (resolve, resolved)):
@@ -160,7 +160,11 @@ def test_inhibited_alert_is_suppressed_by_the_source_alert(live):
         switched_off = time.time()
         live.switch.set(0)
     source.resolves(since=switched_off)
-    assert not [n for n in live.sink.notifications() if n.alerts_named("TestSwitchInhibited")]
+    # While the source fired, the target was never notified. (Once both resolve in the same evaluation,
+    # Alertmanager may flush the target before it has processed its resolution: a known race of
+    # inhibition, which is why only the source's lifetime is asserted.)
+    assert not [n for n in live.sink.notifications()
+                if n.alerts_named("TestSwitchInhibited") and n.received_at < switched_off]
 
 
 def test_reload_is_accepted(live):
