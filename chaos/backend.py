@@ -64,7 +64,14 @@ def stack_info(backend: Backend) -> StackInfo:
 def stack_is_running(backend: Backend) -> bool:
     """Some component of the stack still runs (so a stopped one may be started again)."""
     info = backend.info
-    return info is not None and any(p.is_alive() for p in info.processes.values())
+    if info is None:
+        return False
+    if info.processes:  # local processes: ask each, a zombie does not count
+        return any(p.is_alive() for p in info.processes.values())
+    try:
+        return bool(backend.is_running())
+    except Exception:  # an unreachable engine means: not running
+        return False
 
 
 def attach_backend(run_dir: Path) -> Backend:

@@ -7,6 +7,7 @@ that very component; a pid only if it is one of the stack's processes (and still
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 from psycopg.conninfo import conninfo_to_dict
@@ -81,14 +82,30 @@ class StackGuard:
         self._host_port(f"{component} URL {url!r}", parts.hostname, parts.port, component)
         return url
 
+    @property
+    def local_processes(self) -> bool:
+        """The stack's components are local processes whose pids this guard can check (native)."""
+        return bool(self.info.processes)
+
     def component(self, component: str) -> str:
         """``component`` if the stack runs it; ConfigError naming the components otherwise."""
-        if not isinstance(component, str) or component not in self.info.processes:
+        known = self.info.processes if self.local_processes else self.info.ports
+        if not isinstance(component, str) or component not in known:
             raise ConfigError(
                 f"unknown component {component!r}; stack {self.info.name!r} has "
-                f"{', '.join(sorted(self.info.processes)) or 'no components'}"
+                f"{', '.join(sorted(known)) or 'no components'}"
             )
         return component
+
+    def owned(self, proc: Any, component: str) -> Any:
+        """``proc`` (the backend's view of ``component``) if this stack started it; else ForeignTargetError."""
+        if self.local_processes:
+            self.pid(proc.pid, component)
+        elif not proc.is_ours():
+            raise ForeignTargetError(
+                f"{component} (pid {proc.pid}) does not belong to stack {self.info.name!r}; refusing to touch it"
+            )
+        return proc
 
     def pid(self, pid: int, component: str | None = None) -> int:
         """``pid`` if it is (still) one of the stack's processes, optionally ``component``'s."""

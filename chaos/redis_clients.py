@@ -89,7 +89,7 @@ class RedisClientDrain(RedisFault):
         proc = self.backend.process(self.component)
         if not proc.is_alive():
             raise FaultInjectError(f"the {self.component} is not running, so it holds no connections to drain")
-        self.guard.pid(proc.pid, self.component)
+        self.guard.owned(proc, self.component)
 
     def _others(self) -> list[dict[str, Any]]:
         with self.client() as client:

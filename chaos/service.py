@@ -106,6 +106,8 @@ class ServiceFault(Fault):
     def __init__(self, *, backend: Backend, component: str, max_duration: float = DEFAULT_MAX_DURATION) -> None:
         super().__init__(backend=backend, max_duration=max_duration)
         self.component = self.guard.component(component)
+        # Local processes (native): evidence and cleanup may look at /proc. Containers: the backend's view.
+        self.local = self.guard.local_processes
 
     def params(self) -> dict[str, Any]:
         return {"component": self.component}
@@ -117,7 +119,7 @@ class ServiceFault(Fault):
         proc = self.backend.process(self.component)
         if not proc.is_alive():
             raise FaultInjectError(f"cannot {self.action} {self.component}: it is not running (pid {proc.pid})")
-        self.guard.pid(proc.pid, self.component)
+        self.guard.owned(proc, self.component)
         self.resources["pid"] = proc.pid
 
     def _port(self) -> int:
@@ -132,17 +134,22 @@ class ServiceFault(Fault):
         """Start the component again if it is down and its stack still runs."""
         proc = self.backend.process(self.component)
         if proc.is_alive() and proc.is_ours():
-            stopped = [p for p, s in tree_states(proc.pid).items() if s == "T"]
+            if self.local:
+                stopped = [p for p, s in tree_states(proc.pid).items() if s == "T"]
+            else:
+                stopped = [proc.pid] if proc.is_stopped() else []
             if stopped:
                 self.backend.resume_component(self.component)
-                signal_tree(proc.pid, signal.SIGCONT)
+                if self.local:
+                    signal_tree(proc.pid, signal.SIGCONT)
                 self._wait_ready()
                 return f"resumed {self.component} ({len(stopped)} stopped process(es), pid {proc.pid})"
             self._wait_ready()
             return f"{self.component} runs (pid {proc.pid})"
         if not stack_is_running(self.backend):
             return f"left {self.component} stopped: the rest of stack {self.info.name!r} is not running either"
-        self._wait_reaped(proc.pid)
+        if self.local:
+            self._wait_reaped(proc.pid)
         new = self.backend.start_component(self.component, timeout=READY_TIMEOUT)
         return f"started {self.component} again (pid {new.pid})"
 
@@ -165,7 +172,7 @@ class ServiceFault(Fault):
 
     def _gone_facts(self) -> dict[str, Any]:
         proc = self.backend.process(self.component)
-        states = group_states(proc.pid)
+        states = group_states(proc.pid) if self.local and proc.pid > 0 else {}
         live = {pid: s for pid, s in states.items() if s not in ("Z", "X")}
         return {"component": self.component, "pid": proc.pid, "alive": proc.is_alive(),
                 "group_processes_left": sorted(live), "port": self._port(), "port_open": port_open(self._port())}
@@ -218,19 +225,26 @@ class ServicePause(ServiceFault):
 
     def _inject(self) -> None:
         self.backend.pause_component(self.component)
-        # The backend signals the process group; descendants in their own sessions (Postgres
-        # backends) need their own SIGSTOP, or open connections would keep being served.
-        pid = self.backend.process(self.component).pid
-        self.resources["paused_pids"] = signal_tree(pid, signal.SIGSTOP)
+        if self.local:
+            # The backend signals the process group; descendants in their own sessions (Postgres
+            # backends) need their own SIGSTOP, or open connections would keep being served.
+            pid = self.backend.process(self.component).pid
+            self.resources["paused_pids"] = signal_tree(pid, signal.SIGSTOP)
         poll(lambda: self._all_stopped(), timeout=5.0, what=f"every process of {self.component} stopped")
 
+    def _states(self) -> dict[int, str]:
+        proc = self.backend.process(self.component)
+        if self.local:
+            return tree_states(proc.pid)
+        return {proc.pid: "T" if proc.is_stopped() else ("R" if proc.is_alive() else "X")}
+
     def _all_stopped(self) -> bool:
-        states = tree_states(self.backend.process(self.component).pid)
+        states = self._states()
         return bool(states) and all(s in ("T", "Z") for s in states.values())
 
     def _prove(self) -> tuple[str, dict[str, Any]]:
         proc = self.backend.process(self.component)
-        states = tree_states(proc.pid)
+        states = self._states()
         facts = {"component": self.component, "pid": proc.pid, "process_states": {str(k): v for k, v in states.items()},
                  "stopped": proc.is_stopped()}
         running = [pid for pid, s in states.items() if s not in ("T", "Z")]

@@ -113,3 +113,59 @@ def test_a_backend_without_a_started_stack_is_refused(tmp_path):
         RedisMemoryFill(backend=backend)
     with pytest.raises(ConfigError, match="needs a stack backend"):
         RedisMemoryFill(backend=object())
+
+
+class _Container:
+    def __init__(self, pid: int, status: str, ours: bool = True) -> None:
+        self.pid, self.status, self.ours = pid, status, ours
+
+    def is_ours(self) -> bool:
+        return self.ours
+
+    def is_alive(self) -> bool:
+        return self.status in ("running", "paused")
+
+    def is_stopped(self) -> bool:
+        return self.status == "paused"
+
+
+class ContainerBackend(FakeBackend):
+    """A backend whose components are containers: no local pids in StackInfo, ownership from its own view."""
+
+    def __init__(self, info, ours: bool = True) -> None:
+        super().__init__(info)
+        self.containers = {name: _Container(4242, "running", ours) for name in info.ports}
+
+    def process(self, component):
+        return self.containers[component]
+
+    def pause_component(self, component):
+        self.containers[component].status = "paused"
+
+    def resume_component(self, component):
+        self.containers[component].status = "running"
+
+    def is_running(self):
+        return True
+
+
+def test_service_faults_use_the_backends_view_for_containers(tmp_path, monkeypatch):
+    from alertdrill.chaos import ServicePause
+    from alertdrill.chaos import service as service_module
+
+    backend = ContainerBackend(fake_info(tmp_path))
+    monkeypatch.setattr(service_module.ServiceFault, "_wait_ready", lambda self: None)  # nothing listens here
+    with ServicePause(backend=backend, component="postgres") as fault:
+        evidence = fault.prove()
+        assert evidence.facts["process_states"] == {"4242": "T"}
+    assert backend.containers["postgres"].status == "running"
+    assert "resumed postgres" in fault.records[-1].output
+
+
+def test_a_container_of_another_project_is_refused(tmp_path):
+    from alertdrill.chaos import ServiceStop
+
+    fault = ServiceStop(backend=ContainerBackend(fake_info(tmp_path), ours=False), component="redis")
+    with pytest.raises(ForeignTargetError, match="does not belong to stack 'unit'"):
+        fault.inject()
+    assert fault.state == "new"
