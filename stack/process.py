@@ -72,15 +72,30 @@ class RunningProcess:
         """Paused with SIGSTOP (state T)."""
         return self.is_ours() and _proc_state(self.pid) == "T"
 
-    def signal_group(self, sig: int) -> bool:
-        """Send ``sig`` to the component's whole process group; False if it is already gone."""
+    def tree(self) -> dict[int, int]:
+        """pid -> start ticks of every live process of the component: its group and all descendants.
+
+        Descendants matter because Postgres backends call setsid(): they leave the postmaster's
+        process group, so a pause or kill -9 of the group alone would leave open connections served.
+        """
         if not self.is_ours():
-            return False
-        try:
-            os.killpg(self.pid, sig)
-        except ProcessLookupError:
-            return False
-        return True
+            return {}
+        table = _process_table()
+        members = {pid for pid, (_, pgid, _, _) in table.items() if pgid == self.pid}
+        members.add(self.pid)
+        frontier = set(members)
+        while frontier:
+            frontier = {pid for pid, (ppid, _, _, _) in table.items() if ppid in frontier} - members
+            members |= frontier
+        return {pid: table[pid][3] for pid in members if pid in table and table[pid][2] not in ("Z", "X")}
+
+    def signal_group(self, sig: int) -> bool:
+        """Send ``sig`` to every process of the component (see :meth:`tree`); False if it is gone."""
+        members = self.tree()
+        for pid in members:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        return bool(members)
 
     def group_alive(self) -> bool:
         """Any process of the group still exists (children can outlive a killed leader)."""
@@ -93,21 +108,34 @@ class RunningProcess:
         return _group_has_live_member(self.pid)
 
     def stop(self, timeout: float, *, sig: int | None = None) -> None:
-        """Stop gracefully within ``timeout`` seconds, then SIGKILL the group; reap if our child."""
-        if self.is_ours():
+        """Stop within ``timeout`` seconds (then SIGKILL); wait until every process of the tree is gone."""
+        members = self.tree()
+        if members:
             self.signal_group(signal.SIGCONT)  # a paused process cannot handle SIGTERM
-            self.signal_group(self.spec.stop_signal if sig is None else sig)
-        if not self.wait_gone(timeout):
+            stop_signal = self.spec.stop_signal if sig is None else sig
+            if stop_signal == signal.SIGKILL:
+                self.signal_group(signal.SIGKILL)
+            else:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.pid, stop_signal)  # the leader shuts its own children down
+        if not self.wait_gone(timeout, members):
+            for pid, ticks in members.items():
+                if process_start_ticks(pid) == ticks:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.pid, signal.SIGKILL)
-            self.wait_gone(5.0)
+            self.wait_gone(5.0, members)
 
-    def wait_gone(self, timeout: float) -> bool:
-        """Poll until no process of the group is left (reaping our own child), up to ``timeout``."""
+    def wait_gone(self, timeout: float, members: dict[int, int] | None = None) -> bool:
+        """Poll until no process of the group (nor of ``members``) is left, reaping our own child."""
+        members = members or {}
 
         def gone() -> bool:
             _reap(self.pid)
-            return not self.group_alive()
+            leftovers = [pid for pid, ticks in members.items()
+                         if process_start_ticks(pid) == ticks and _proc_state(pid) not in (None, "Z", "X")]
+            return not leftovers and not self.group_alive()
 
         done, _ = poll_until(gone, timeout=timeout, interval=0.02)
         return done
@@ -164,6 +192,21 @@ def _proc_state(pid: int) -> str | None:
     except (FileNotFoundError, ProcessLookupError):
         return None
     return raw[raw.rindex(")") + 2]
+
+
+def _process_table() -> dict[int, tuple[int, int, str, int]]:
+    """pid -> (ppid, pgid, state, start ticks) for every process visible in /proc."""
+    table = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+        rest = raw[raw.rindex(")") + 2 :].split()
+        table[int(entry.name)] = (int(rest[1]), int(rest[2]), rest[0], int(rest[19]))
+    return table
 
 
 def _group_has_live_member(pgid: int) -> bool:

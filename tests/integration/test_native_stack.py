@@ -4,6 +4,7 @@ import re
 
 import pytest
 import requests
+
 from alertdrill.assertions.promql import selectors
 from alertdrill.stack.components import SCRAPE_JOBS
 

@@ -4,6 +4,7 @@ import subprocess
 
 import pytest
 import yaml
+
 from alertdrill.stack import layout
 from alertdrill.stack.binaries import resolve
 
