@@ -2,6 +2,8 @@
 
 import pytest
 import yaml
+
+from alertdrill.errors import ConfigError
 from alertdrill.stack import layout
 from alertdrill.stack.rendering import (
     StackTiming,
@@ -10,8 +12,6 @@ from alertdrill.stack.rendering import (
     render_prometheus_config,
     render_rules,
 )
-
-from alertdrill.errors import ConfigError
 
 TARGETS = {"prometheus": "127.0.0.1:1", "alertmanager": "127.0.0.1:2", "app": "127.0.0.1:3",
            "postgres": "127.0.0.1:4", "redis": "127.0.0.1:5"}
@@ -58,7 +58,7 @@ def test_render_rules_writes_scaled_copies(tmp_path):
     redis = yaml.safe_load((tmp_path / "redis.yml").read_text())
     rules = {r["alert"]: r for r in redis["groups"][0]["rules"]}
     assert rules["RedisDown"]["for"] == "1s"
-    assert "[5s]" in rules["RedisRejectedConnections"]["expr"]
+    assert "[8s]" in rules["RedisRejectedConnections"]["expr"]  # 5m / 60 = 5 s, floored at 4 x the 2 s postgres job
     assert any(d.alert == "RedisDown" and d.what == "for" for d in diffs)
 
 
