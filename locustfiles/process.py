@@ -59,6 +59,7 @@ class LocustProcesses:
         self.master_port = free_ports(1)[0] if options.workers else None
         self._procs: list[_Proc] = []
         self._watchdog: threading.Timer | None = None
+        self.watchdog_fired = False  # the controller's own backstop had to kill the run
 
     # -- command lines ---------------------------------------------------------------------------
 
@@ -103,7 +104,7 @@ class LocustProcesses:
         self._spawn("master", self.master_command(), self.artifacts.master_log, env)
         for index in range(1, self.options.workers + 1):
             self._spawn(f"worker-{index}", self.worker_command(), self.artifacts.worker_log(index), env)
-        self._watchdog = threading.Timer(self.hard_limit + 1.0, self.kill)
+        self._watchdog = threading.Timer(self.hard_limit + 1.0, self._watchdog_kill)
         self._watchdog.daemon = True
         self._watchdog.start()
 
@@ -143,6 +144,12 @@ class LocustProcesses:
         except (OSError, ValueError, KeyError):
             return None
         return pid if same_group else None
+
+    def _watchdog_kill(self) -> None:
+        """Backstop in the controller, one second after ``timeout`` should have killed everything."""
+        if self.alive():
+            self.watchdog_fired = True
+        self.kill()
 
     def kill(self) -> None:
         """SIGKILL every process group of the run and reap them. Idempotent."""

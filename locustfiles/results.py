@@ -25,6 +25,7 @@ __all__ = [
     "EndpointStats",
     "LoadResult",
     "WindowStats",
+    "check_within_run",
     "percentile",
     "round_response_time",
 ]
@@ -272,7 +273,9 @@ class LoadResult:
 
     def window(self, start: str | float, end: str | float | None = None) -> WindowStats:
         """Stats between two marks (labels given to ``LoadRun.mark``) or Unix times; ``end`` defaults to the stop."""
-        return self.timeline.window(self.resolve(start), self.resolve(end) if end is not None else self.stopped_at)
+        t1 = self.resolve(end) if end is not None else self.stopped_at
+        check_within_run(t1, self.stopped_at)
+        return self.timeline.window(self.resolve(start), t1)
 
     def resolve(self, when: str | float) -> float:
         """A mark's time, or the number itself."""
@@ -302,6 +305,13 @@ class LoadResult:
             "marks": self.marks, "ledger": self.ledger.to_dict() if self.ledger else None,
             "artifacts": str(self.artifacts.directory),
         }
+
+
+def check_within_run(end: float, stopped_at: float) -> None:
+    """LoadError when a window reaches past the end of the load: it would count requests never sent."""
+    if end > stopped_at + 0.5:
+        raise LoadError(f"the window ends {end - stopped_at:.1f} s after the load stopped; the scenario outlasted "
+                        f"the load's run time: give the load run a longer run_time")
 
 
 def merge_status_counts(counts: Iterable[Mapping[int, int]]) -> dict[int, int]:

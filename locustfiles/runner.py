@@ -28,7 +28,7 @@ from alertdrill.locustfiles.csvstats import parse_stats_csv
 from alertdrill.locustfiles.ledger import check_ledger, read_ledger
 from alertdrill.locustfiles.options import DEFAULT_RUN_TIME, DEFAULT_USERS, LoadOptions, check_target_answers
 from alertdrill.locustfiles.process import LocustProcesses, log_tail
-from alertdrill.locustfiles.results import Artifacts, EndpointStats, LoadResult, WindowStats
+from alertdrill.locustfiles.results import Artifacts, EndpointStats, LoadResult, WindowStats, check_within_run
 from alertdrill.locustfiles.timeline import Timeline
 from alertdrill.waiting import poll_until
 
@@ -174,6 +174,9 @@ class LoadRun:
 
         ok, timeline = poll_until(probe, timeout=timeout, interval=0.1,
                                   accept=lambda tl: tl.covered_to >= t1 or not self.running)
+        status = self._status()
+        if status.get("state") == "done":
+            check_within_run(t1, float(status["stopped_at"]))
         if timeline is None or (not ok and self.running):
             covered = timeline.covered_to if timeline else 0.0
             raise LoadError(f"the load timeline did not reach {t1:.2f} within {timeout:g} s (covered to "
@@ -195,9 +198,11 @@ class LoadRun:
         if self._procs is None:
             raise LoadError("the load run was never started")
         procs = self._procs
-        self.marks.setdefault("stop", time.time())
         if self.running:
+            self.marks.setdefault("stop", time.time())
             procs.request_stop()
+        else:  # it ended by its run time before anyone asked
+            self.marks.setdefault("stop", float(self._status().get("stopped_at") or time.time()))
         finished, _ = poll_until(lambda: not procs.alive(), timeout=self.stop_grace, interval=0.1)
         procs.kill()
         exit_code = procs.master_exit_code()

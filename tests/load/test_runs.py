@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 
 import psycopg
 import pytest
 
-from alertdrill.locustfiles import LostWritesError, read_ledger
+from alertdrill.errors import LoadError
+from alertdrill.locustfiles import LoadOptions, LostWritesError, read_ledger
 from alertdrill.locustfiles.csvstats import user_counts
+from alertdrill.locustfiles.process import LocustProcesses
+from alertdrill.locustfiles.results import Artifacts
 from alertdrill.waiting import poll_until
 
 pytestmark = pytest.mark.integration
@@ -45,6 +50,8 @@ def test_steady_runs_for_its_run_time_and_returns_the_client_view(load_run):
     assert "<html" in result.artifacts.html.read_text()[:2000].lower()
     assert json.loads(result.artifacts.result.read_text())["total"]["requests"] == result.requests
     assert result.ledger is not None and result.ledger.ok
+    with pytest.raises(LoadError, match="outlasted the load's run time"):
+        result.window("start", result.stopped_at + 5)
 
 
 def test_a_window_shows_what_clients_saw_during_a_fault(load_run, stack_info):
@@ -129,3 +136,19 @@ def test_distributed_with_two_workers(load_run, stack_info):
     for index in (1, 2):
         assert result.artifacts.worker_log(index).exists()
     assert result.artifacts.html.exists()
+
+
+def test_a_hung_locust_is_killed_at_its_hard_time_limit(stack_info, tmp_path):
+    options = LoadOptions(profile="steady", target=stack_info.app_url, users=1, run_time=1)
+    procs = LocustProcesses(options=options, artifacts=Artifacts(tmp_path / "hung"), startup_timeout=2, stop_grace=1)
+    assert procs.hard_limit == 4
+    procs.start()
+    try:
+        found, pid = poll_until(procs._locust_master_pid, timeout=10)
+        assert found
+        os.kill(pid, signal.SIGSTOP)  # a Locust that hangs: it will never honour its run time
+        ended, code = poll_until(procs.master_exit_code, timeout=procs.hard_limit + 3, accept=lambda c: c is not None)
+        assert ended and code == -signal.SIGKILL  # `timeout -s KILL` signals its whole group, itself included
+        assert not procs.watchdog_fired  # it was the wrapper, not the controller's backstop
+    finally:
+        procs.kill()
