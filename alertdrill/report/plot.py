@@ -106,8 +106,14 @@ def _label_text(labels: Mapping[str, str], varying: Sequence[str]) -> str:
 def _series(result: Sequence[Any]) -> tuple[list[tuple[str, list[tuple[float, float]]]], int]:
     keys = sorted({k for s in result for k in s.labels})
     varying = [k for k in keys if len({s.labels.get(k) for s in result}) > 1]
-    named = sorted(((_label_text(s.labels, varying), list(s.values)) for s in result), key=lambda x: x[0])
-    return named[:MAX_SERIES], max(0, len(named) - MAX_SERIES)
+    def peak(values: list[tuple[float, float]]) -> float:
+        finite = [v for _, v in values if not math.isnan(v)]
+        return max(finite) if finite else -math.inf
+
+    # The largest series first: with many label sets (every state of pg_stat_activity), those are the story.
+    ranked = sorted(((_label_text(s.labels, varying), list(s.values)) for s in result),
+                    key=lambda x: (-peak(x[1]), x[0]))
+    return ranked[:MAX_SERIES], max(0, len(ranked) - MAX_SERIES)
 
 
 def window_of(result: Any, rows: Sequence[Mapping[str, Any]], *, pad: float = 5.0) -> tuple[float, float]:
@@ -171,7 +177,9 @@ def render_png(data: PlotData, *, width: float = 11.0, dpi: int = 100) -> bytes:
     fig.suptitle(data.title, fontsize=11, fontweight="bold")
     x0 = data.anchor
     for i, (ax, panel) in enumerate(zip(axes, panels, strict=True)):
-        ax.set_title(_short(panel.title, 130), fontsize=8.5, loc="left", family="monospace")
+        shown = f"  [{len(panel.series)} of {len(panel.series) + panel.hidden} series, largest first]" if (
+            panel.hidden) else ""
+        ax.set_title(_short(panel.title, 130 - len(shown)) + shown, fontsize=8.5, loc="left", family="monospace")
         ax.grid(True, alpha=0.3)
         ax.tick_params(labelsize=8)
         if data.fault:
@@ -189,8 +197,6 @@ def render_png(data: PlotData, *, width: float = 11.0, dpi: int = 100) -> bytes:
             ax.axvline(mark.at - x0, color=color, ls=style, lw=1.3, label=f"{mark.kind} {mark.at - x0:+.1f}s"
                        if i == 0 else None)
         note = panel.error or ("no series in this window" if not panel.series else "")
-        if panel.hidden:
-            note = f"{note} (+{panel.hidden} more series not drawn)".strip()
         if note:
             ax.text(0.5, 0.5, _short(note, 120), transform=ax.transAxes, ha="center", va="center", fontsize=8,
                     color="#cf222e" if panel.error else "#6e7781")

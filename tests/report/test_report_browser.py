@@ -44,8 +44,9 @@ def real_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("real-run")
     shutil.copy(HERE / "tiny_drills.py", work / "test_tiny_drills.py")
     reports = work / "reports"
-    env = {**os.environ, "ALERTDRILL_STACK_NAME": os.environ.get("ALERTDRILL_STACK_NAME", "report-dev"),
-           "ALERTDRILL_REPORT_DIR": str(reports)}
+    # A stack of its own: this session's stack (ALERTDRILL_STACK_NAME) may be running already.
+    name = os.environ.get("ALERTDRILL_STACK_NAME", "pytest") + "-report-drill"
+    env = {**os.environ, "ALERTDRILL_STACK_NAME": name, "ALERTDRILL_REPORT_DIR": str(reports)}
     argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_tiny_drills.py",
             "--alluredir", str(reports / "allure-results"), "--junitxml", str(reports / "junit.xml")]
     done = subprocess.run(argv, cwd=work, env=env, capture_output=True, text=True, timeout=180, check=False)
