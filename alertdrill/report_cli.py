@@ -29,7 +29,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         junit_path=Path(args.junit or base / "junit.xml"),
         catalogue_path=Path(args.catalogue) if args.catalogue else None,
         renderer=args.renderer,
-        allure_dir=Path(args.allure_dir) if args.allure_dir else None,
+        tools_dir=Path(args.tools_dir) if args.tools_dir else None,
     )
     print(f"report: {rendered.index} (summary matrix)")
     print(f"        {rendered.allure_index} (Allure {rendered.renderer.version}, every scenario)")
@@ -53,6 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="scenario catalogue for the coverage section (default: scenarios/catalogue.yml)")
     report.add_argument("--renderer", choices=("auto", "allure3", "allure2"), default="auto",
                         help="Allure 3 (Node.js) or Allure 2 (Java 17); auto prefers Allure 3 (default: auto)")
-    report.add_argument("--allure-dir", metavar="DIR", default=None,
-                        help="where Allure 3 is installed from npm on first use (default: .cache/allure-npm)")
+    report.add_argument("--tools-dir", metavar="DIR", default=None,
+                        help="where Allure is installed from npm on first use (default: .cache; "
+                             "env ALERTDRILL_TOOLS_DIR)")
     report.set_defaults(func=cmd_report)

@@ -182,10 +182,10 @@ def _coverage(summary: dict[str, Any] | None, catalogue_path: Path | None, notes
 
 def render_report(results_dir: Path, output_dir: Path, *, summary_path: Path | None = None,
                   junit_path: Path | None = None, catalogue_path: Path | None = None, renderer: str = "auto",
-                  allure_dir: Path | None = None, runbook: Path = RUNBOOK) -> RenderedReport:
+                  tools_dir: Path | None = None, runbook: Path = RUNBOOK) -> RenderedReport:
     """Render the Allure report and the summary page; ReportError (one line) when that is impossible."""
     results = read_results(results_dir)
-    chosen = find_renderer(renderer, allure_dir=allure_dir)
+    chosen = find_renderer(renderer, tools_dir=tools_dir)
     summary = _summary(summary_path)
     output_dir.mkdir(parents=True, exist_ok=True)
     notes: list[str] = []

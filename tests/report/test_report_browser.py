@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from alertdrill.report.render import render_report
-from alertdrill.report.renderers import find_node
+from alertdrill.report.renderers import find_java, find_node
 
 from .chromium import Chromium, find_chromium
 
@@ -115,3 +115,19 @@ def test_summary_and_scenario_render_in_chromium(rendered, tmp_path: Path) -> No
     shots = (shot_summary, shot_scenario, shot_plot)
     print("\nscreenshots: " + ", ".join(str(p) for p in shots))
     assert all(p.stat().st_size > 20_000 for p in shots)
+
+
+def test_allure2_fallback_renders_a_single_file_too(real_run: Path, tmp_path: Path) -> None:
+    if find_java() is None:
+        pytest.skip("Java 17 is needed for the Allure 2 fallback (apt-get install -y openjdk-17-jre-headless)")
+    binary = find_chromium()
+    rendered = render_report(real_run / "allure-results", tmp_path / "html", summary_path=real_run / "summary.json",
+                             renderer="allure2")
+    assert rendered.renderer.kind == "allure2"
+    assert [p.name for p in (tmp_path / "html" / "allure").iterdir()] == ["index.html"]
+    assert "redis-down-no-fault" in rendered.index.read_text(encoding="utf-8")
+    if binary is None:
+        return
+    with Chromium(binary, user_data_dir=tmp_path / "chromium") as browser:
+        browser.open(rendered.allure_index.as_uri() + "#behaviors")
+        assert browser.wait_for("document.body.innerText.includes('redis')")  # the epic, from attach_drill

@@ -316,15 +316,20 @@ def test_no_results_say_what_to_run_first(tmp_path: Path) -> None:
 
 
 def test_missing_node_and_java_say_what_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    for var in ("ALERTDRILL_NODE_BIN", "ALERTDRILL_ALLURE2_BIN", "JAVA_HOME"):
+    for var in ("ALERTDRILL_NODE_BIN", "ALERTDRILL_ALLURE2_BIN", "ALERTDRILL_NPM_BIN", "JAVA_HOME"):
         monkeypatch.delenv(var, raising=False)
+    old_node = tmp_path / "node"  # Debian bookworm's Node.js 18 is too old for Allure 3's dependencies
+    old_node.write_text("#!/bin/sh\necho v18.19.0\n")
+    old_node.chmod(0o755)
     monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(ReportError, match=r"no Allure renderer found: install Node.js >= 18 .* or install Java 17"):
-        find_renderer("auto", allure_dir=tmp_path)
-    with pytest.raises(ReportError, match=r"Allure 3 needs Node.js >= 18.*apt-get install -y nodejs npm"):
-        find_renderer("allure3", allure_dir=tmp_path)
+    with pytest.raises(ReportError, match=r"no Allure renderer found: install Node.js >= 20 .* or install Java 17"):
+        find_renderer("auto", tools_dir=tmp_path)
+    with pytest.raises(ReportError, match=r"Allure 3 needs Node.js >= 20.*apt-get install -y nodejs npm"):
+        find_renderer("allure3", tools_dir=tmp_path)
     with pytest.raises(ReportError, match=r"Allure 2 needs Java 17.*openjdk-17-jre-headless"):
-        find_renderer("allure2", allure_dir=tmp_path)
+        find_renderer("allure2", tools_dir=tmp_path)
+    with pytest.raises(ReportError, match="unknown renderer 'allure4'"):
+        find_renderer("allure4")
 
 
 def test_cli_prints_one_line_and_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
