@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from alertdrill.report.html import esc, page, table
 from alertdrill.report.labels import RunbookLink, allure_severity, runbook_link
+from alertdrill.report.markup import esc, page, table
 from alertdrill.report.plot import fetch_plot_data, marks_from_timeline, render_png, window_of
 from alertdrill.report.rules import rule_comparison_html, shipped_rule
 from alertdrill.report.tables import contract_html, timeline_csv, timeline_html

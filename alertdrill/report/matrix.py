@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from alertdrill.report.html import STATUS_CLASS, esc, page, table
+from alertdrill.report.markup import STATUS_CLASS, esc, page, table
 from alertdrill.report.tables import deadline_cell, first_line
 
 __all__ = ["CoverageView", "coverage_view", "rule_alerts_of", "summary_page"]

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from alertdrill.assertions.durations import format_duration
-from alertdrill.report.html import esc, table
+from alertdrill.report.markup import esc, table
 
 __all__ = ["rule_comparison_html", "shipped_rule"]
 
@@ -41,6 +41,14 @@ def _kv(items: Mapping[str, Any]) -> str:
     return "<br>".join(f"<code>{esc(k)}</code>: {esc(v)}" for k, v in sorted(items.items())) or "-"
 
 
+def _applies(difference: Mapping[str, str], shipped: Mapping[str, Any]) -> bool:
+    """Differences name the alert only; two rules of one alert (warning, critical) differ in their text."""
+    what = difference.get("what", "")
+    if not shipped or what not in shipped:
+        return True
+    return str(shipped[what]).strip() == str(difference.get("shipped", "")).strip()
+
+
 def rule_comparison_html(alert: str, *, live: Any | None, shipped: Mapping[str, Any] | None,
                          differences: Sequence[Mapping[str, str]]) -> str:
     """HTML: shipped and tested rule side by side, then the list of differences with their reasons."""
@@ -59,7 +67,7 @@ def rule_comparison_html(alert: str, *, live: Any | None, shipped: Mapping[str, 
     ]
     body = [f"<h2>{esc(alert)}: the rule as shipped and as tested</h2>",
             table(("", "shipped", "tested (live /api/v1/rules)"), [[f"<b>{esc(k)}</b>", a, b] for k, a, b in rows])]
-    mine = [d for d in differences if d.get("alert") == alert]
+    mine = [d for d in differences if d.get("alert") == alert and _applies(d, shipped)]
     if mine:
         body.append("<h2>Differences</h2>")
         body.append(table(("what", "shipped", "tested", "why"),

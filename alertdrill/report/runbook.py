@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from alertdrill.report.html import esc, page
+from alertdrill.report.markup import esc, page
 
 __all__ = ["RUNBOOK", "markdown_html", "slug", "write_runbook"]
 

@@ -11,7 +11,7 @@ import io
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from alertdrill.report.html import STATUS_CLASS, esc, table
+from alertdrill.report.markup import STATUS_CLASS, esc, table
 
 __all__ = ["TIMELINE_COLUMNS", "contract_html", "deadline_cell", "first_line", "timeline_csv", "timeline_html"]
 

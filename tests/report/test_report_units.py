@@ -198,6 +198,9 @@ def test_rule_as_shipped_and_as_tested() -> None:
     html = rule_comparison_html("RedisDown", live=_rule(), shipped=shipped, differences=_Info.differences)
     assert "Differences" in html and "time scale 60" in html and "redis_up{job=&quot;redis&quot;} == 0" in html
     assert "exactly as shipped" in rule_comparison_html("RedisDown", live=_rule(), shipped=shipped, differences=[])
+    other_rule = [{"alert": "RedisDown", "what": "for", "shipped": "7m", "tested": "7s", "why": "another rule"}]
+    assert "another rule" not in rule_comparison_html("RedisDown", live=_rule(), shipped=shipped,
+                                                      differences=other_rule)
 
 
 # --- attach ---------------------------------------------------------------------------------------
