@@ -10,7 +10,6 @@ reviewer looks at. Every part is built on its own and a part that cannot be buil
 from __future__ import annotations
 
 import base64
-import csv
 import json
 import warnings
 from collections.abc import Callable, Iterable, Mapping
@@ -19,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from alertdrill.report.labels import RunbookLink, allure_severity, runbook_link
-from alertdrill.report.markup import esc, page, table
+from alertdrill.report.load import ledger_line, locust_csv_html, window_html, window_line
+from alertdrill.report.markup import esc, page
 from alertdrill.report.plot import fetch_plot_data, marks_from_timeline, render_png, window_of
 from alertdrill.report.rules import rule_comparison_html, shipped_rule
 from alertdrill.report.tables import contract_html, timeline_csv, timeline_html
@@ -97,8 +97,8 @@ def build_report(result: Any, *, scenario: Any, observers: Any, stack_info: Any,
     _guard(report, "rules", lambda: _rules(report, contracts, live, stack_info))
     _guard(report, "evidence", lambda: _evidence(report, result, scenario))
     _guard(report, "notifications", lambda: _notifications(report, observers))
-    if load is not None or result.extra.get("load_artifacts"):
-        _guard(report, "load", lambda: _load(report, load if load is not None else result.extra["load_artifacts"]))
+    if load is not None or result.extra.get("load_during_fault"):
+        _guard(report, "load", lambda: _load(report, result.extra, load))
     report.attachments.append(Attachment("drill result (JSON)", json.dumps(data, indent=2, default=str), "json"))
     report.description_html = _description(scenario, data, plots, report.links)
     if report.problems:
@@ -166,22 +166,20 @@ def _notifications(report: DrillReport, observers: Any) -> None:
                                          json.dumps(notes, indent=2, default=str), "json"))
 
 
-def _load(report: DrillReport, load: Any) -> None:
-    """Locust's stats: its CSV as a table and as a file, and its own HTML report when it wrote one."""
-    directory = Path(getattr(getattr(load, "artifacts", None), "directory", load))
-    stats = directory / "locust_stats.csv"
-    if not stats.is_file():
-        raise FileNotFoundError(f"no Locust stats CSV at {stats}")
-    text = stats.read_text(encoding="utf-8")
-    rows = list(csv.reader(text.splitlines()))
-    if rows:
-        keep = [i for i, h in enumerate(rows[0]) if h in ("Type", "Name", "Request Count", "Failure Count",
-                                                         "Requests/s", "50%", "95%", "99%", "100%")]
-        html_table = table([rows[0][i] for i in keep], [[esc(r[i]) for i in keep] for r in rows[1:] if r])
-        report.attachments.append(Attachment("Locust stats", page("Locust stats", html_table), "html"))
-    report.attachments.append(Attachment("Locust stats (CSV)", text, "csv"))
-    if (directory / "report.html").is_file():
-        report.attachments.append(Attachment("Locust report", (directory / "report.html").read_text(), "html"))
+def _load(report: DrillReport, extra: Mapping[str, Any], load: Any) -> None:
+    """Locust's stats: the fault window and ledger the scenarios record, or a load run's own CSV."""
+    if extra.get("load_during_fault"):
+        html = window_html(extra["load_during_fault"], extra.get("ledger"))
+        report.attachments.append(Attachment("Locust stats during the fault", html, "html"))
+        body = {"load_during_fault": extra["load_during_fault"], "ledger": extra.get("ledger")}
+        report.attachments.append(Attachment("Locust stats (JSON)", json.dumps(body, indent=2, default=str), "json"))
+    if load is not None:
+        directory = Path(getattr(getattr(load, "artifacts", None), "directory", load))
+        html, text = locust_csv_html(directory)
+        report.attachments.append(Attachment("Locust stats (whole run)", html, "html"))
+        report.attachments.append(Attachment("Locust stats (CSV)", text, "csv"))
+        if (directory / "report.html").is_file():
+            report.attachments.append(Attachment("Locust report", (directory / "report.html").read_text(), "html"))
 
 
 def _description(scenario: Any, data: Mapping[str, Any], plots: list[tuple[str, bytes]],
@@ -194,6 +192,11 @@ def _description(scenario: Any, data: Mapping[str, Any], plots: list[tuple[str, 
     parts = [f"<p>{esc(scenario.description)}</p>" if scenario.description else "",
              f"<p><b>fault</b> <code>{esc(scenario.fault)}</code> <code>{esc(json.dumps(scenario.params))}</code>"
              + (f" &middot; <b>runbook</b> {runbooks}" if runbooks else "") + "</p>"]
+    extra = data.get("extra") or {}
+    if extra.get("load_during_fault"):
+        parts.append(f"<p><b>load during the fault</b> {esc(window_line(extra['load_during_fault']))}"
+                     + (f" &middot; <b>ledger</b> {esc(ledger_line(extra['ledger']))}" if extra.get("ledger") else "")
+                     + "</p>")
     if data.get("diagnosis"):
         parts.append(f'<p style="color:#cf222e"><b>{esc(data.get("status"))}:</b></p>'
                      f'<pre style="white-space:pre-wrap">{esc(data["diagnosis"])}</pre>')

@@ -229,7 +229,21 @@ def test_locust_stats_are_attached_when_a_load_run_is(tmp_path: Path) -> None:
         "Type,Name,Request Count,Failure Count,Requests/s,50%,95%,99%,100%\nGET,/status,10,1,2.0,5,9,9,12\n")
     report = build_report(_result(), scenario=_scenario(), observers=_observers(), stack_info=_Info(),
                           load=tmp_path)
-    assert {"Locust stats", "Locust stats (CSV)"} <= {a.name for a in report.attachments}
+    assert {"Locust stats (whole run)", "Locust stats (CSV)"} <= {a.name for a in report.attachments}
+
+
+def test_the_fault_window_of_the_session_load_is_shown() -> None:
+    result = _result()
+    endpoint = {"method": "GET", "name": "/helloworld", "requests": 90, "failures": 9, "failure_ratio": 0.1,
+                "rps": 30.0, "p50": 4, "p95": 12, "p99": 30, "max_ms": 41, "status_counts": {"200": 81, "503": 9}}
+    result.extra["load_during_fault"] = {"start": T0, "end": T0 + 3, "total": endpoint,
+                                         "endpoints": {"GET /helloworld": endpoint}}
+    result.extra["ledger"] = {"acknowledged": 812, "lost_ids": [], "missing": [], "mismatched": []}
+    report = build_report(result, scenario=_scenario(), observers=_observers(), stack_info=_Info())
+    html = next(a.body for a in report.attachments if a.name == "Locust stats during the fault")
+    assert "3.0 s" in html and "/helloworld" in html and "10.0 %" in html and "503: 9" in html
+    assert "812 acknowledged writes, none lost" in html
+    assert "90 requests, 10.0 % failed, p95 12 ms" in report.description_html
 
 
 def test_a_broken_observer_becomes_a_report_problem_not_an_error() -> None:
