@@ -142,6 +142,10 @@ class LoadRun:
     def running(self) -> bool:
         return self._procs is not None and self._procs.master_exit_code() is None
 
+    def alive(self) -> list[str]:
+        """Roles of this run's Locust processes still alive: "master", "worker-1", ..."""
+        return self._procs.alive() if self._procs is not None else []
+
     def mark(self, label: str) -> float:
         """Record that something happened now (a fault injected, reverted); returns the Unix time."""
         if not label or not isinstance(label, str):

@@ -124,7 +124,7 @@ def test_spike_ramps_to_the_peak_and_falls_back(load_run):
 
 def test_distributed_with_two_workers(load_run, stack_info):
     with load_run("write_ledger", users=4, run_time=20, workers=2) as load:
-        assert sorted(load._procs.alive()) == ["master", "worker-1", "worker-2"]
+        assert sorted(load.alive()) == ["master", "worker-1", "worker-2"]
         wait_for_requests(load, "start", 20)
         load.mark("checked")
         live = load.window("start", "checked")
