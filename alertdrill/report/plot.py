@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import math
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -116,15 +117,19 @@ def _series(result: Sequence[Any]) -> tuple[list[tuple[str, list[tuple[float, fl
     return ranked[:MAX_SERIES], max(0, len(ranked) - MAX_SERIES)
 
 
-def window_of(result: Any, rows: Sequence[Mapping[str, Any]], *, pad: float = 5.0) -> tuple[float, float]:
-    """From a little before the injection to a little after the last recorded event (resolution)."""
+def window_of(result: Any, rows: Sequence[Mapping[str, Any]], *, pad: float = 5.0,
+              now: float | None = None) -> tuple[float, float]:
+    """From a little before the injection to a little after the last recorded event (resolution).
+
+    Never past ``now``: the plot is drawn right after the drill, and the future has no samples.
+    """
     base = result.injected_at or 0.0
     times = [float(r["t"]) + base for r in rows if isinstance(r.get("t"), (int, float))]
     first = result.injected_at or result.started
     last = max([*times, result.reverted_at or first, result.ended or first])
     span = max(last - first, 1.0)
     margin = max(pad, 0.1 * span)
-    return first - margin, last + margin
+    return first - margin, max(last, min(last + margin, time.time() if now is None else now))
 
 
 def marks_from_timeline(rows: Sequence[Mapping[str, Any]], alert: str, labels: Mapping[str, str],

@@ -121,9 +121,24 @@ class Chromium:
         result = self.call("Runtime.evaluate", {"expression": expression, "returnByValue": True})
         return result.get("result", {}).get("value")
 
-    def wait_for(self, expression: str, *, timeout: float = 20.0) -> Any:
-        """Poll a JavaScript expression until it is truthy; AssertionError with the page text if not."""
-        ok, value = poll_until(lambda: self.evaluate(expression), timeout=timeout, interval=0.2)
+    def wait_for(self, expression: str, *, timeout: float = 20.0, reload_on: str | None = None) -> Any:
+        """Poll a JavaScript expression until it is truthy; AssertionError with the page text if not.
+
+        ``reload_on``: reload the page (once) when its text shows this, e.g. a transient load error of
+        a single-page app; a second occurrence fails the wait as usual.
+        """
+        reloaded = False
+
+        def probe() -> Any:
+            nonlocal reloaded
+            value = self.evaluate(expression)
+            if not value and reload_on and not reloaded and reload_on in (self.evaluate(
+                    "document.body ? document.body.innerText : ''") or ""):
+                reloaded = True
+                self.call("Page.reload", {"ignoreCache": True})
+            return value
+
+        ok, value = poll_until(probe, timeout=timeout, interval=0.2)
         if not ok:
             text = self.evaluate("document.body ? document.body.innerText.slice(0, 600) : ''")
             raise AssertionError(f"page never satisfied {expression!r} within {timeout:g}s; it shows: {text!r}")

@@ -100,7 +100,8 @@ def test_summary_and_scenario_render_in_chromium(rendered, tmp_path: Path) -> No
         shot_summary = browser.screenshot(SCREENSHOTS / "report-summary.png")
 
         browser.open(rendered.index.parent.as_uri() + "/" + rendered.scenario_links["redis-down"])
-        assert browser.wait_for(PLOTS_JS) >= 1  # the plot inside the scenario's description
+        # Allure 3 reads its inlined data through fetch(); retry once if that failed transiently.
+        assert browser.wait_for(PLOTS_JS, reload_on="Failed to fetch") >= 1  # the plot in the description
         page = browser.wait_for(f"(() => {{ const t = {TEXT_JS}; return t.includes('Test body') && t; }})()")
         for expected in ("redis-down", "RedisDown", "Passed", "Critical", "epic", "redis", "runbook: RedisDown",
                          "baseline: stack quiet", "inject: ", "prove: the fault is in effect", "fire: RedisDown",

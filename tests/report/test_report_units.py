@@ -26,6 +26,7 @@ from alertdrill.report.plot import (
     marks_from_timeline,
     render_png,
     split_threshold,
+    window_of,
 )
 from alertdrill.report.render import _links, _stage, read_results
 from alertdrill.report.renderers import Renderer, find_renderer
@@ -183,6 +184,12 @@ def test_plot_queries_the_left_side_and_each_selector_and_renders_png() -> None:
     assert data.panels[0].threshold == 0.0 and data.panels[2].error and not data.panels[1].error
     png = render_png(data)
     assert png.startswith(PNG_MAGIC) and len(png) > 10_000
+
+
+def test_plot_window_spans_the_drill_but_not_the_future() -> None:
+    result = _result()
+    assert window_of(result, result.timeline, now=T0 + 100) == (T0 - 5, T0 + 13)  # last event: ended at +8
+    assert window_of(result, result.timeline, now=T0 + 9) == (T0 - 5, T0 + 9)
 
 
 def test_plot_without_data_still_renders() -> None:
