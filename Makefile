@@ -11,7 +11,8 @@ test: setup
 
 # The main job: every documented alert proven end to end, then the HTML report.
 chaos: setup
-	.venv/bin/python -m pytest -m chaos scenarios; status=$$?; \
+	.venv/bin/python -m pytest -m chaos scenarios --alluredir reports/allure-results --clean-alluredir \
+		--junitxml reports/junit.xml; status=$$?; \
 	.venv/bin/alertdrill report || true; exit $$status
 
 up: setup

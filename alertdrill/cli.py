@@ -137,7 +137,8 @@ def _register_extensions(sub) -> None:
     """Sub-commands that live next to their feature (lint, report, ...), added when present."""
     import importlib
 
-    for module in ("alertdrill.lint_cli", "alertdrill.report_cli", "alertdrill.record_cli"):
+    modules = ("alertdrill.lint_cli", "alertdrill.report_cli", "alertdrill.record_cli", "alertdrill.locustfiles.cli")
+    for module in modules:
         try:
             register: Callable = importlib.import_module(module).register
         except ModuleNotFoundError:

@@ -141,6 +141,7 @@ def run_drill(
                 exp.precondition()
                 expectations.append(exp)
             for res, exp in zip(result.alerts, expectations, strict=True):
+                exp.timings(None)  # read while every component is up (the fault may stop Alertmanager)
                 facts = exp.timings(res.receiver)
                 res.theoretical_min = round(facts.scrape.seconds + facts.evaluation.seconds + facts.for_.seconds
                                             + facts.group_wait.seconds, 3)

@@ -16,6 +16,9 @@ import pytest
 from alertdrill.catalogue import DEFAULT_CATALOGUE, Catalogue, load_catalogue
 from alertdrill.settings import DEFAULT_TIME_SCALE, RunSettings, env_float
 
+#: Load fixtures (load_run, load_artifacts_dir) come with the plugin.
+pytest_plugins = ["alertdrill.locustfiles.fixtures"]
+
 RESULTS_KEY = pytest.StashKey[list]()
 STARTED_KEY = pytest.StashKey[float]()
 

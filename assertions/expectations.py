@@ -70,6 +70,7 @@ class AlertExpectation:
         self.rule: AlertingRule = prometheus.rule(name, self.labels)
         self.outcomes: list[Outcome] = []
         self.delivered_receivers: list[str] = []
+        self._timings: dict[str | None, TimingFacts] = {}
         self._last_error: Exception | None = None
         if timeline is not None:
             timeline.watch(name)
@@ -87,7 +88,16 @@ class AlertExpectation:
         """
         active = self._active()
         labels = {**active[0].labels, **self.labels} if active else self.labels
-        return gather_timings(self.rule, self.prometheus, self.alertmanager, labels, receiver)
+        try:
+            facts = gather_timings(self.rule, self.prometheus, self.alertmanager, labels, receiver)
+        except ObservationError:
+            # The component being faulted may be Alertmanager itself: its timings were read before
+            # the fault (e.g. by the precondition) and have not changed since, so use those.
+            if receiver in self._timings:
+                return self._timings[receiver]
+            raise
+        self._timings[receiver] = facts
+        return facts
 
     def deadline(self, what: str, receiver: str | None = None) -> Deadline:
         """The computed ``fire``, ``deliver``, ``resolve`` or ``inhibit`` deadline."""

@@ -29,13 +29,13 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
+from prometheus_client import CollectorRegistry, Gauge, start_http_server
+
 from alertdrill.assertions.alertmanager import AlertmanagerClient
 from alertdrill.assertions.expectations import expect_alert
 from alertdrill.assertions.notifications import SinkClient
 from alertdrill.assertions.prometheus import PrometheusClient
 from alertdrill.assertions.timeline import Timeline
-from prometheus_client import CollectorRegistry, Gauge, start_http_server
-
 from alertdrill.errors import ObservationError
 
 PROMETHEUS, ALERTMANAGER = "/usr/bin/prometheus", "/usr/bin/prometheus-alertmanager"

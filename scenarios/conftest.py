@@ -13,6 +13,11 @@ from alertdrill.drill import DrillResult, Observers, run_drill
 from alertdrill.report import attach_drill
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The baseline (no alert under steady load) runs first, on the freshly started stack."""
+    items.sort(key=lambda item: 0 if item.path.name == "test_baseline.py" else 1)
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "scenario" not in metafunc.fixturenames:
         return

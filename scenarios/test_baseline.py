@@ -25,4 +25,4 @@ def test_steady_load_fires_no_alert(observers, steady_load):
     assert not fired, "alerts fired at baseline: " + ", ".join(f"{a.name}{a.labels}" for a in firing or [])
     series = prometheus.query_range('ALERTS{alertstate="firing"}', start, time.time(), evaluation)
     assert series == [], f"ALERTS shows firing alerts during the {window:.0f}s baseline: {series}"
-    assert steady_load.running(), "the steady load stopped during the baseline"
+    assert steady_load.running, "the steady load stopped during the baseline"

@@ -4,9 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The stack, wrk for the load benchmark, and what renders and checks the HTML report (Allure needs
+# Node.js/npm, its Allure 2 fallback Java; the report test opens it in Chromium).
 DEBS=(postgresql postgresql-contrib redis-server prometheus prometheus-alertmanager
-      prometheus-postgres-exporter prometheus-redis-exporter wrk)
-if [ "${ALERTDRILL_WITH_BROWSER:-0}" = 1 ]; then DEBS+=(chromium); fi
+      prometheus-postgres-exporter prometheus-redis-exporter wrk
+      chromium nodejs npm openjdk-17-jre-headless)
 
 missing=()
 for pkg in "${DEBS[@]}"; do

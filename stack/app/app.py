@@ -43,6 +43,11 @@ def create_app(settings: Settings) -> Flask:
     instrument.install(app, metrics, state.faults)
     handlers.install(app, metrics)
     app.register_blueprint(api)
+    metrics.zero_error_series(sorted(
+        (method, rule.rule) for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith("api.") and rule.rule not in instrument.NOT_MEASURED
+        for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}
+    ))
 
     state.db.open()
     state.cache.open()

@@ -77,6 +77,17 @@ class AppMetrics:
         self.sliding_max = SlidingMax(self.window_s)
         threading.Thread(target=self._refresh_max_forever, name="latency-max-refresh", daemon=True).start()
 
+    def zero_error_series(self, routes: list[tuple[str, str]]) -> None:
+        """Export 500 and 503 counts as 0 for every route before the first error happens.
+
+        An error-ratio alert divides the 5xx rate by the total; with no 5xx series at all the
+        numerator is "no data" rather than 0, the alert's selectors look broken, and a dashboard
+        shows a gap instead of a flat zero (Prometheus' own advice: initialise known label values).
+        """
+        for method, endpoint in routes:
+            for status in ("500", "503"):
+                self.requests.labels(method, endpoint, status)
+
     def observe(self, method: str, endpoint: str, status: int, seconds: float) -> None:
         """Record one finished request."""
         self.requests.labels(method, endpoint, str(status)).inc()

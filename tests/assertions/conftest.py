@@ -22,11 +22,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from prometheus_client import CollectorRegistry, Gauge, start_http_server
+
 from alertdrill.assertions.alertmanager import AlertmanagerClient
 from alertdrill.assertions.notifications import SinkClient
 from alertdrill.assertions.prometheus import PrometheusClient
-from prometheus_client import CollectorRegistry, Gauge, start_http_server
-
 from alertdrill.errors import ObservationError
 
 PROMETHEUS = os.environ.get("ALERTDRILL_PROMETHEUS", "/usr/bin/prometheus")

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+
 from alertdrill.assertions.alertmanager import GroupTimings
 from alertdrill.assertions.deadlines import Deadline, Slack, Term, TimingFacts, gather_timings
 from alertdrill.assertions.prometheus import AlertingRule, PrometheusConfig
-
 from alertdrill.errors import ConfigError
 
 

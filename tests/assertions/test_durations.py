@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from alertdrill.assertions.durations import format_duration, parse_duration
 
+from alertdrill.assertions.durations import format_duration, parse_duration
 from alertdrill.errors import ConfigError
 
 

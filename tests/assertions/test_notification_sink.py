@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 import requests
+
 from alertdrill.assertions.notifications import MAX_WAIT, SinkClient
 from alertdrill.assertions.sink import NotificationSink
-
 from alertdrill.errors import ConfigError
 
 # What Alertmanager 0.25 POSTs to a webhook receiver (captured from the integration stack).

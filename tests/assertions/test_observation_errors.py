@@ -11,10 +11,10 @@ import socket
 import time
 
 import pytest
+
 from alertdrill.assertions.alertmanager import AlertmanagerClient
 from alertdrill.assertions.notifications import SinkClient
 from alertdrill.assertions.prometheus import PrometheusClient
-
 from alertdrill.errors import ConfigError, ObservationError
 
 CLIENTS = [

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from alertdrill.assertions.promql import Matcher, selectors, tokenize
 
+from alertdrill.assertions.promql import Matcher, selectors, tokenize
 from alertdrill.errors import ConfigError
 
 CASES = [

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from alertdrill.assertions.routing import DEFAULTS, Route, parse_matchers
 
+from alertdrill.assertions.routing import DEFAULTS, Route, parse_matchers
 from alertdrill.errors import ConfigError
 
 CONFIG = yaml.safe_load("""

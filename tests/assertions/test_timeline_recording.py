@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 import requests
+
 from alertdrill.assertions.alertmanager import AmAlert
 from alertdrill.assertions.expectations import expect_alert
 from alertdrill.assertions.notifications import Notification, NotifiedAlert
 from alertdrill.assertions.prometheus import ActiveAlert, AlertingRule
 from alertdrill.assertions.sink import NotificationSink
 from alertdrill.assertions.timeline import Timeline
-
 from alertdrill.errors import ConfigError, ExpectationError
 
 FIRING = json.loads((Path(__file__).parent / "data" / "webhook_firing.json").read_text())

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import yaml
-from alertdrill.stack import layout
 from linttest_support import rule
 
 from alertdrill.cli import main
+from alertdrill.stack import layout
 
 
 def test_lint_is_registered_as_a_sub_command(capsys):

@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 import requests
 import yaml
-from alertdrill.assertions.prometheus import PrometheusClient
-from alertdrill.stack import layout
 from linttest_support import rule
 
+from alertdrill.assertions.prometheus import PrometheusClient
 from alertdrill.cli import main
 from alertdrill.lint import lint
+from alertdrill.stack import layout
 from alertdrill.waiting import poll_until
 
 pytestmark = pytest.mark.integration

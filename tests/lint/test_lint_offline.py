@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from alertdrill.stack import layout
 from linttest_support import rule
 
 from alertdrill.errors import ConfigError
 from alertdrill.lint import DocumentedAlert, Finding, lint, load_documented, runbook_anchors
+from alertdrill.stack import layout
 
 NOTHING_DOCUMENTED: list[DocumentedAlert] = []
 

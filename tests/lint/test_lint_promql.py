@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from alertdrill.assertions.promql import Selector
-from alertdrill.stack import layout
 
+from alertdrill.assertions.promql import Selector
 from alertdrill.errors import ConfigError
 from alertdrill.lint import Agg, Binary, Call, LabelShapes, Num, Sel, parse_promql
+from alertdrill.stack import layout
 
 PG = {"job": "postgres", "instance": "localhost:9187", "server": "localhost:5432"}
 REDIS = {"job": "redis", "instance": "localhost:9121"}

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from alertdrill.stack import layout
 from alertdrill.stack.binaries import resolve
 

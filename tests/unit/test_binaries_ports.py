@@ -3,10 +3,10 @@
 import socket
 
 import pytest
-from alertdrill.stack.binaries import Binary, resolve
-from alertdrill.stack.ports import free_ports, is_loopback
 
 from alertdrill.errors import BinaryNotFoundError
+from alertdrill.stack.binaries import Binary, resolve
+from alertdrill.stack.ports import free_ports, is_loopback
 
 
 def test_first_existing_candidate_wins(tmp_path, monkeypatch):

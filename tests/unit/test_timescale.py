@@ -1,9 +1,9 @@
 """Scaling rule durations for fast runs, and reporting each change."""
 
 import pytest
-from alertdrill.stack.timescale import RuleTiming, scale_expr, scale_rule_groups
 
 from alertdrill.errors import ConfigError
+from alertdrill.stack.timescale import RuleTiming, scale_expr, scale_rule_groups
 
 
 def test_range_windows_offsets_and_subqueries_scale():
