@@ -7,8 +7,12 @@ cd "$(dirname "$0")/.."
 # The stack, wrk for the load benchmark, and what renders and checks the HTML report (Allure needs
 # Node.js/npm, its Allure 2 fallback Java; the report test opens it in Chromium).
 DEBS=(postgresql postgresql-contrib redis-server prometheus prometheus-alertmanager
-      prometheus-postgres-exporter prometheus-redis-exporter wrk
-      chromium nodejs npm openjdk-17-jre-headless)
+      prometheus-postgres-exporter prometheus-redis-exporter wrk chromium)
+# Node.js, npm and Java may come from elsewhere (e.g. NodeSource's nodejs bundles npm and conflicts
+# with Debian's npm): install Debian's only for a command that is missing.
+command -v node >/dev/null || DEBS+=(nodejs)
+command -v npm >/dev/null || DEBS+=(npm)
+command -v java >/dev/null || DEBS+=(openjdk-17-jre-headless)
 
 missing=()
 for pkg in "${DEBS[@]}"; do
