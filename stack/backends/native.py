@@ -9,6 +9,7 @@ components for service faults (stop, kill, pause, resume, start).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
@@ -119,13 +120,18 @@ class NativeStack:
 
     def stop(self) -> None:
         """Stop every component (newest first), then remove the run directory. Idempotent."""
-        info = self.info
-        if info is None and (self.run_dir / STATE_FILE).exists():
-            info = read_state(self.run_dir)
-        if info is not None:
-            for name in reversed(COMPONENTS):
+        known = [self.info] if self.info is not None else []
+        if (self.run_dir / STATE_FILE).exists():
+            # Another process (a fault, `alertdrill recover`) may have restarted a component since:
+            # the state file has its new pid, memory the old one. Stop both.
+            with contextlib.suppress(StackError):
+                known.append(read_state(self.run_dir))
+        for name in reversed(COMPONENTS):
+            seen: set[tuple[int, int]] = set()
+            for info in known:
                 proc = info.processes.get(name)
-                if proc is not None:
+                if proc is not None and (proc.pid, proc.start_ticks) not in seen:
+                    seen.add((proc.pid, proc.start_ticks))
                     proc.stop(STOP_TIMEOUT)
         shutil.rmtree(self.run_dir, ignore_errors=True)
         self.info = None
@@ -138,6 +144,7 @@ class NativeStack:
 
     def process(self, component: str) -> RunningProcess:
         info = self._require_info()
+        self._adopt_restarts(info)
         try:
             return info.processes[component]
         except KeyError:
@@ -197,6 +204,19 @@ class NativeStack:
         return diffs
 
     # -- internals -------------------------------------------------------------------------------
+
+    def _adopt_restarts(self, info: StackInfo) -> None:
+        """Take over components that another process restarted (their new pids are in the state file)."""
+        if not (self.run_dir / STATE_FILE).exists():
+            return
+        try:
+            on_disk = read_state(self.run_dir)
+        except StackError:
+            return
+        for name, proc in on_disk.processes.items():
+            mine = info.processes.get(name)
+            if mine is None or (proc.pid != mine.pid and not mine.is_ours() and proc.is_ours()):
+                info.processes[name] = proc
 
     def _require_info(self) -> StackInfo:
         if self.info is None:
