@@ -1,0 +1,14 @@
+"""Record a live drill as a promtool test, and replay it without a stack.
+
+A nightly chaos run proves an alert fires and resolves on the real stack; a recording keeps what it
+saw (the tested rule, its input series down-sampled to the evaluation interval, and when ALERTS
+showed it firing) as a ``promtool test rules`` file, so fast CI re-checks that observation in
+milliseconds. :mod:`.record` captures, :mod:`.promtest` writes the files, :mod:`.verify` replays.
+"""
+
+from __future__ import annotations
+
+from .record import as_drill_result, record_drill
+from .verify import Replay, ReplayError, find_test_files, replay, retarget
+
+__all__ = ["Replay", "ReplayError", "as_drill_result", "find_test_files", "record_drill", "replay", "retarget"]
