@@ -42,11 +42,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "default scenarios/catalogue.yml)")
     group.addoption("--report-dir", default=None, metavar="DIR",
                     help="where the summary and artifacts go (env ALERTDRILL_REPORT_DIR, default reports)")
+    group.addoption("--record", default=None, metavar="DIR",
+                    help="write a promtool replay of every passed drill to DIR/<scenario>/ "
+                         "(env ALERTDRILL_RECORD_DIR; e.g. reports/recordings)")
 
 
 def _settings(config: pytest.Config) -> RunSettings:
     time_scale = config.getoption("--time-scale") or env_float("ALERTDRILL_TIME_SCALE", DEFAULT_TIME_SCALE)
     rules = config.getoption("--rules") or [p for p in os.environ.get("ALERTDRILL_RULES", "").split(":") if p]
+    record = config.getoption("--record") or os.environ.get("ALERTDRILL_RECORD_DIR")
     return RunSettings(
         time_scale=time_scale,
         rule_files=tuple(Path(p).resolve() for p in rules),
@@ -55,6 +59,7 @@ def _settings(config: pytest.Config) -> RunSettings:
         strict_coverage=bool(config.getoption("--strict-coverage")),
         catalogue=Path(config.getoption("--catalogue") or os.environ.get("ALERTDRILL_CATALOGUE") or DEFAULT_CATALOGUE),
         report_dir=Path(config.getoption("--report-dir") or os.environ.get("ALERTDRILL_REPORT_DIR") or "reports"),
+        record_dir=Path(record) if record else None,
     )
 
 

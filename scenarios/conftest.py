@@ -120,6 +120,12 @@ def drill(scenario: Scenario, faults, observers: Observers, coverage, drill_resu
             raise
         attach_drill(result, scenario=scenario, observers=observers, stack_info=stack_info)
         drill_results.append(result.to_dict())
+        record_dir = request.getfixturevalue("alertdrill_settings").record_dir
+        if record_dir is not None:  # --record: a promtool replay of what this drill observed
+            from alertdrill.replay import record_drill
+
+            record_drill(result, prometheus=observers.prometheus, sink=observers.sink, out_dir=record_dir,
+                         time_scale=stack_info.time_scale)
         return result
 
     return run
