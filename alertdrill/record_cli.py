@@ -64,15 +64,24 @@ def _stack_info(args: argparse.Namespace):
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from alertdrill.replay import find_test_files, replay
+    import dataclasses
+    import tempfile
+
+    from alertdrill.replay import current_rule_file, find_test_files, replay, retarget
 
     failed = 0
     for test_file in find_test_files(Path(p) for p in (args.paths or [_recordings_dir()])):
-        outcome = replay(test_file)
-        print(outcome.line())
-        if not outcome.passed:
-            failed += 1
-            print("      " + "\n      ".join(outcome.output.splitlines()[-15:]))
+        outcomes = [replay(test_file)]
+        if args.current_rules:
+            with tempfile.TemporaryDirectory(prefix="alertdrill-verify-") as tmp:
+                rules = current_rule_file(test_file.parent, Path(tmp) / "current.yml")
+                current = replay(retarget(test_file, rules, Path(tmp) / test_file.name))
+                outcomes.append(dataclasses.replace(current, test_file=test_file))
+        for outcome, what in zip(outcomes, ("", "  (against the shipped rules as they are now)"), strict=False):
+            print(outcome.line() + what)
+            if not outcome.passed:
+                failed += 1
+                print("      " + "\n      ".join(outcome.output.splitlines()[-15:]))
     print(f"{failed} failed" if failed else "every recording replays green")
     return 1 if failed else 0
 
@@ -122,6 +131,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     verify = sub.add_parser("verify", help="replay recordings with promtool; one PASS/FAIL line per file")
     verify.add_argument("paths", nargs="*", metavar="PATH",
                         help=f"recording directories or test files (default: {_recordings_dir()})")
+    verify.add_argument("--current-rules", action="store_true",
+                        help="also replay each recording against today's shipped rule (rendered at the "
+                             "recording's time scale): would a rule change break what the run observed?")
     verify.set_defaults(func=cmd_verify)
 
     collect = sub.add_parser("collect", help="copy recordings that replay green into the repository's replay suite")

@@ -8,7 +8,9 @@ milliseconds. :mod:`.record` captures, :mod:`.promtest` writes the files, :mod:`
 
 from __future__ import annotations
 
-from .record import as_drill_result, record_drill
+from .current import current_rule_file
+from .record import as_drill_result, load_summary, record_drill
 from .verify import Replay, ReplayError, find_test_files, replay, retarget
 
-__all__ = ["Replay", "ReplayError", "as_drill_result", "find_test_files", "record_drill", "replay", "retarget"]
+__all__ = ["Replay", "ReplayError", "as_drill_result", "current_rule_file", "find_test_files", "load_summary",
+           "record_drill", "replay", "retarget"]
