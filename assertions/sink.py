@@ -226,8 +226,14 @@ def check_loopback(host: str) -> None:
 class NotificationSink:
     """The sink server, in-process: ``with NotificationSink(port=0) as sink: sink.url``."""
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, journal: str | Path | None = None) -> None:
-        check_loopback(host)
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, journal: str | Path | None = None,
+                 allow_non_loopback: bool = False) -> None:
+        if allow_non_loopback:
+            logging.getLogger(__name__).warning(
+                "listening on %s: anyone who reaches it can post notifications (only inside a container network)",
+                host)
+        else:
+            check_loopback(host)
         if not isinstance(port, int) or not 0 <= port <= 65535:
             raise ConfigError(f"sink port {port!r} must be an integer 0..65535 (0 picks a free port)")
         self.host = host
@@ -298,11 +304,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0, help="port (default 0: pick a free one)")
     parser.add_argument("--journal", type=Path, help="append every notification to this JSON-lines file")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    parser.add_argument("--allow-non-loopback", action="store_true",
+                        help="bind a non-loopback host, e.g. 0.0.0.0 inside a container (docker-compose)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level, stream=sys.stderr, format="%(asctime)s sink %(levelname)s %(message)s")
     stop = threading.Event()
     try:
-        sink = NotificationSink(host=args.host, port=args.port, journal=args.journal).start()
+        sink = NotificationSink(host=args.host, port=args.port, journal=args.journal,
+                                allow_non_loopback=args.allow_non_loopback).start()
     except (ConfigError, ObservationError) as exc:
         print(f"sink: {exc}", file=sys.stderr)
         return 2

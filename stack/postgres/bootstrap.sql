@@ -14,6 +14,8 @@ $$;
 
 GRANT pg_monitor TO postgres_exporter;
 GRANT ALL ON SCHEMA public TO alertdrill_app;
+-- The native backend creates the database with this owner; the Postgres image creates it as postgres.
+ALTER DATABASE alertdrill OWNER TO alertdrill_app;
 
 CREATE SCHEMA IF NOT EXISTS monitoring;
 
