@@ -22,7 +22,7 @@ from alertdrill.errors import ConfigError
 
 from .series import Grid, encode_values, series_name
 
-__all__ = ["MARGIN", "Check", "Firing", "choose_checks", "dump_yaml", "rule_file_doc", "test_file_doc"]
+__all__ = ["MARGIN", "Check", "Firing", "choose_checks", "dump_yaml", "promtool_test_doc", "rule_file_doc"]
 
 #: Evaluations kept between a check and an edge the recording saw.
 MARGIN = 1
@@ -127,7 +127,7 @@ def rule_file_doc(rules: Iterable[AlertingRule], *, group: str, interval: float)
     return {"groups": [{"name": group, "interval": format_duration(interval), "rules": out}]}
 
 
-def test_file_doc(*, rule_file: str, grid: Grid, series: Iterable[tuple[Mapping[str, str], Sequence[float | None]]],
+def promtool_test_doc(*, rule_file: str, grid: Grid, series: Iterable[tuple[Mapping[str, str], Sequence[float | None]]],
                   checks: Iterable[Check], annotations: Mapping[tuple[str, LabelKey], Mapping[str, str]],
                   name: str) -> dict[str, Any]:
     """The promtool test document; ``annotations`` maps (alert, label key) to the expected annotations."""

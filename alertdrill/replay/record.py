@@ -27,7 +27,7 @@ from alertdrill.errors import ConfigError
 from alertdrill.waiting import poll_until
 
 from .calibrate import annotations_for, parse_got_alerts
-from .promtest import Check, Firing, LabelKey, choose_checks, dump_yaml, label_key, rule_file_doc, test_file_doc
+from .promtest import Check, Firing, LabelKey, choose_checks, dump_yaml, label_key, promtool_test_doc, rule_file_doc
 from .series import Grid
 from .verify import TEST_SUFFIX, ReplayError, replay
 
@@ -90,7 +90,8 @@ def record_drill(result: DrillResult | Mapping[str, Any], *, prometheus: Prometh
 
     def write(known: Mapping[tuple[str, LabelKey], Mapping[str, str]]) -> None:
         name = f"replay of {drill.scenario}: {', '.join(sorted(firing))} fire and resolve as recorded"
-        doc = test_file_doc(rule_file=RULE_FILE, grid=grid, series=series, checks=checks, annotations=known, name=name)
+        doc = promtool_test_doc(rule_file=RULE_FILE, grid=grid, series=series, checks=checks, annotations=known,
+                                name=name)
         test_path.write_text(dump_yaml(doc, header=header))
 
     write(annotations)
