@@ -40,6 +40,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--catalogue", default=None, metavar="PATH",
                     help="scenario catalogue mapping alerts to faults (env ALERTDRILL_CATALOGUE, "
                          "default scenarios/catalogue.yml)")
+    group.addoption("--backend", default=None, choices=("native", "compose", "external"),
+                    help="where the stack runs (env ALERTDRILL_BACKEND, default native); external takes "
+                         "--external-config or ALERTDRILL_EXTERNAL_* variables and skips service faults")
+    group.addoption("--external-config", default=None, metavar="PATH",
+                    help="YAML/JSON file with the external stack's URLs and DSNs")
     group.addoption("--report-dir", default=None, metavar="DIR",
                     help="where the summary and artifacts go (env ALERTDRILL_REPORT_DIR, default reports)")
     group.addoption("--record", default=None, metavar="DIR",
@@ -60,6 +65,8 @@ def _settings(config: pytest.Config) -> RunSettings:
         catalogue=Path(config.getoption("--catalogue") or os.environ.get("ALERTDRILL_CATALOGUE") or DEFAULT_CATALOGUE),
         report_dir=Path(config.getoption("--report-dir") or os.environ.get("ALERTDRILL_REPORT_DIR") or "reports"),
         record_dir=Path(record) if record else None,
+        backend=config.getoption("--backend") or os.environ.get("ALERTDRILL_BACKEND") or "native",
+        external_config=config.getoption("--external-config") or os.environ.get("ALERTDRILL_EXTERNAL_CONFIG"),
     )
 
 
@@ -76,26 +83,37 @@ def catalogue(alertdrill_settings: RunSettings) -> Catalogue:
 
 
 @pytest.fixture(scope="session")
-def native_stack(alertdrill_settings: RunSettings, catalogue: Catalogue) -> Iterator:
-    """The native stack, started once per session after reverting what a crashed session left."""
+def stack_backend(alertdrill_settings: RunSettings, catalogue: Catalogue) -> Iterator:
+    """The session's stack (native by default), started after reverting what a crashed session left."""
     from alertdrill.chaos.recovery import recover_run_dir
-    from alertdrill.stack.backends.native import NativeStack
+    from alertdrill.stack.backends.base import create_backend
     from alertdrill.stack.rendering import StackTiming
 
-    stack = NativeStack(
-        name=alertdrill_settings.stack_name,
-        home=alertdrill_settings.home,
-        timing=StackTiming(time_scale=alertdrill_settings.time_scale),
-        rule_files=list(alertdrill_settings.rule_files) or None,
-        rule_overrides=catalogue.rule_overrides,
-        owner_pid=os.getpid(),
-    )
+    settings = alertdrill_settings
+    if settings.backend == "external":
+        stack = create_backend("external", external_config=settings.external_config, home=settings.home)
+    else:
+        stack = create_backend(
+            settings.backend,
+            name=settings.stack_name,
+            home=settings.home,
+            timing=StackTiming(time_scale=settings.time_scale),
+            rule_files=list(settings.rule_files) or None,
+            rule_overrides=catalogue.rule_overrides,
+            owner_pid=os.getpid(),
+        )
     for line in recover_run_dir(stack.run_dir):
         print(f"alertdrill: reverted a fault left by a crashed run: {line}")
-    if stack.run_dir.exists() and not _owner_alive(stack.run_dir):
+    if settings.backend != "external" and stack.run_dir.exists() and not _owner_alive(stack.run_dir):
         stack.stop()  # a crashed session's stack: its owner is gone, nobody else will stop it
     with stack:
         yield stack
+
+
+@pytest.fixture(scope="session")
+def native_stack(stack_backend):
+    """The session's stack backend (historical name: it is native unless --backend says otherwise)."""
+    return stack_backend
 
 
 @pytest.fixture(scope="session")

@@ -40,6 +40,8 @@ class RunSettings:
     strict_coverage: bool = False
     catalogue: Path | None = None
     report_dir: Path = Path("reports")
+    backend: str = "native"
+    external_config: str | None = None
     #: Where a promtool replay of every passed drill goes (``--record``); None: nothing is recorded.
     record_dir: Path | None = None
     extra: dict = field(default_factory=dict)

@@ -36,6 +36,8 @@ _ABSENT = "__absent__"
 class AppSwitchFault(Fault):
     """Sets one key of the app's fault file; subclasses say which and how to see its effect."""
 
+    needs_local_stack = True  # the switch is a file the app reads on this machine
+
     key: ClassVar[str] = ""
 
     def __init__(self, *, backend: Backend, max_duration: float = DEFAULT_MAX_DURATION) -> None:

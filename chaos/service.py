@@ -101,6 +101,8 @@ def port_open(port: int, timeout: float = 0.5) -> bool:
 class ServiceFault(Fault):
     """A fault on one component's processes; subclasses choose the action."""
 
+    needs_local_stack = True
+
     action: ClassVar[str] = ""
 
     def __init__(self, *, backend: Backend, component: str, max_duration: float = DEFAULT_MAX_DURATION) -> None:

@@ -104,6 +104,13 @@ def drill(scenario: Scenario, faults, observers: Observers, coverage, drill_resu
     missing = sorted(scenario.alert_names() - coverage.rule_alerts)
     if missing:
         pytest.skip(f"the rules under test have no alert {', '.join(missing)}; map it in the catalogue")
+    from alertdrill.stack.backends.base import supports_service_faults
+
+    probe = getattr(faults, scenario.fault)(**scenario.params)  # built, not injected
+    if probe.needs_local_stack and not supports_service_faults(faults.backend):
+        pytest.skip(f"fault {scenario.fault} controls processes or the app's fault switch; the "
+                    f"{faults.backend.backend} backend reaches its stack only over connections "
+                    "(run it against a native or compose stack)")
 
     def run() -> DrillResult:
         def make_fault(s: Scenario):

@@ -76,6 +76,13 @@ class ProcesslessControl:
     def restart_component(self, component: str, *, timeout: float = 30.0) -> object:
         raise service_faults_unsupported(self.backend, "restarting", component)
 
+    def process(self, component: str) -> object:
+        raise service_faults_unsupported(self.backend, "controlling the process of", component)
+
+    def is_running(self) -> bool:
+        """An external stack runs by definition; it was checked for reachability on start."""
+        return True
+
 
 def create_backend(kind: str, *, external_config: str | None = None, **kwargs: Any) -> Backend:
     """The backend named ``kind``; ``kwargs`` go to its constructor (name, home, timing, rule_files, owner_pid).
