@@ -28,6 +28,8 @@ __all__ = ["MARGIN", "Check", "Firing", "choose_checks", "dump_yaml", "promtool_
 MARGIN = 1
 
 LabelKey = tuple[tuple[str, str], ...]
+#: (alert, label key, step or None for every step): annotations may differ per evaluation ($value).
+AnnotationKey = tuple[str, LabelKey, int | None]
 
 
 def label_key(labels: Mapping[str, str]) -> LabelKey:
@@ -128,9 +130,9 @@ def rule_file_doc(rules: Iterable[AlertingRule], *, group: str, interval: float)
 
 
 def promtool_test_doc(*, rule_file: str, grid: Grid, series: Iterable[tuple[Mapping[str, str], Sequence[float | None]]],
-                  checks: Iterable[Check], annotations: Mapping[tuple[str, LabelKey], Mapping[str, str]],
+                  checks: Iterable[Check], annotations: Mapping[AnnotationKey, Mapping[str, str]],
                   name: str) -> dict[str, Any]:
-    """The promtool test document; ``annotations`` maps (alert, label key) to the expected annotations."""
+    """The promtool test document; ``annotations`` holds the expected annotations per instance (and step)."""
     interval = format_duration(grid.step)
     cases = []
     for check in checks:
@@ -138,7 +140,8 @@ def promtool_test_doc(*, rule_file: str, grid: Grid, series: Iterable[tuple[Mapp
         for firing in check.firing:
             labels = {k: v for k, v in sorted(firing.labels.items()) if k != "alertname"}
             entry: dict[str, Any] = {"exp_labels": labels}
-            found = annotations.get((check.alert, label_key(firing.labels)))
+            key = label_key(firing.labels)
+            found = annotations.get((check.alert, key, check.step), annotations.get((check.alert, key, None)))
             if found:
                 entry["exp_annotations"] = dict(found)
             expected.append(entry)

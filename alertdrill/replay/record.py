@@ -27,7 +27,17 @@ from alertdrill.errors import ConfigError
 from alertdrill.waiting import poll_until
 
 from .calibrate import annotations_for, parse_got_alerts
-from .promtest import Check, Firing, LabelKey, choose_checks, dump_yaml, label_key, promtool_test_doc, rule_file_doc
+from .promtest import (
+    AnnotationKey,
+    Check,
+    Firing,
+    LabelKey,
+    choose_checks,
+    dump_yaml,
+    label_key,
+    promtool_test_doc,
+    rule_file_doc,
+)
 from .series import Grid
 from .verify import TEST_SUFFIX, ReplayError, replay
 
@@ -88,7 +98,7 @@ def record_drill(result: DrillResult | Mapping[str, Any], *, prometheus: Prometh
                                    header=[f"The rules as Prometheus evaluated them in scenario {drill.scenario}."]))
     header = _header(drill, prometheus, grid, checks)
 
-    def write(known: Mapping[tuple[str, LabelKey], Mapping[str, str]]) -> None:
+    def write(known: Mapping[AnnotationKey, Mapping[str, str]]) -> None:
         name = f"replay of {drill.scenario}: {', '.join(sorted(firing))} fire and resolve as recorded"
         doc = promtool_test_doc(rule_file=RULE_FILE, grid=grid, series=series, checks=checks, annotations=known,
                                 name=name)
@@ -195,14 +205,14 @@ def _inputs(prometheus: PrometheusClient, rules: Iterable[AlertingRule],
 
 
 def _delivered_annotations(sink: SinkClient | None, rules: Iterable[AlertingRule], firing: Mapping[str, list[Firing]]
-                           ) -> tuple[dict[tuple[str, LabelKey], dict[str, str]], dict[tuple[str, LabelKey], set[str]]]:
+                           ) -> tuple[dict[AnnotationKey, dict[str, str]], dict[tuple[str, LabelKey], set[str]]]:
     """Annotations per instance from the latest firing notification, and the keys promtool must render.
 
     Keys whose template uses ``$value`` are left to promtool; so is every key of an instance that was
     not delivered (no receiver, inhibited, or no sink).
     """
     notified = sink.notifications() if sink is not None else []
-    known: dict[tuple[str, LabelKey], dict[str, str]] = {}
+    known: dict[AnnotationKey, dict[str, str]] = {}
     calibrate: dict[tuple[str, LabelKey], set[str]] = {}
     for rule in rules:
         by_value = {k for k, template in rule.annotations.items() if _VALUE.search(template)}
@@ -216,16 +226,15 @@ def _delivered_annotations(sink: SinkClient | None, rules: Iterable[AlertingRule
             if delivered is None:
                 calibrate[key] = set(rule.annotations)
                 continue
-            known[key] = {k: v for k, v in delivered.items() if k not in by_value}
+            known[(*key, None)] = {k: v for k, v in delivered.items() if k not in by_value}
             if by_value:
                 calibrate[key] = by_value
     return known, {k: v for k, v in calibrate.items() if v}
 
 
-def _calibrated(test_path: Path, grid: Grid, checks: Iterable[Check],
-                known: Mapping[tuple[str, LabelKey], Mapping[str, str]],
-                calibrate: Mapping[tuple[str, LabelKey], set[str]]) -> dict[tuple[str, LabelKey], dict[str, str]]:
-    """``known`` completed with what promtool rendered; a delivered text promtool renders otherwise is an error."""
+def _calibrated(test_path: Path, grid: Grid, checks: Iterable[Check], known: Mapping[AnnotationKey, Mapping[str, str]],
+                calibrate: Mapping[tuple[str, LabelKey], set[str]]) -> dict[AnnotationKey, dict[str, str]]:
+    """``known`` completed per check with what promtool rendered; a delivered text rendered otherwise is an error."""
     got = parse_got_alerts(replay(test_path).output)
     out = {k: dict(v) for k, v in known.items()}
     for check in checks:
@@ -237,11 +246,11 @@ def _calibrated(test_path: Path, grid: Grid, checks: Iterable[Check],
             rendered = annotations_for(got, check.alert, grid.offset(check.step), labels)
             if rendered is None:
                 continue  # the alert did not fire there in the replay: the final replay reports it
-            for name, text in known.get(key, {}).items():
+            for name, text in known.get((*key, None), {}).items():
                 if rendered.get(name) != text:
                     raise ReplayError(f"{check.alert} annotation {name!r} was delivered as {text!r} but the recorded "
                                       f"rule renders {rendered.get(name)!r}; the rule file is not the tested rule")
-            out[key] = rendered
+            out[(*key, check.step)] = rendered
     return out
 
 

@@ -43,7 +43,7 @@ def _write(tmp: Path, rule: AlertingRule, firing: Firing, annotations=None, *, q
     checks = choose_checks("ThingDown", [firing], size=grid.size, quiet_before=quiet_before)
     (tmp / "rules.yml").write_text(dump_yaml(rule_file_doc([rule], group="replay", interval=1.0)))
     if annotations is None:
-        annotations = {("ThingDown", label_key(LABELS)): {"summary": "a:1 is down"}}
+        annotations = {("ThingDown", label_key(LABELS), None): {"summary": "a:1 is down"}}
     doc = promtool_test_doc(rule_file="rules.yml", grid=grid, series=[(SERIES, VALUES)], checks=checks,
                         annotations=annotations, name="synthetic")
     path = tmp / "thing.test.yml"
@@ -140,7 +140,7 @@ def test_value_annotations_are_rendered_by_promtool(tmp_path: Path) -> None:
     grid = Grid(1000.0, 1.0, len(VALUES))
     checks = choose_checks("ThingDown", [firing], size=grid.size)
     found = _calibrated(test_file, grid, checks, {}, {key: {"summary"}})
-    assert found == {key: {"summary": "a:1 is 0"}}
+    assert found == {(*key, 10): {"summary": "a:1 is 0"}, (*key, 11): {"summary": "a:1 is 0"}}
     _write(tmp_path, rule, firing, annotations=found)
     assert replay(test_file).passed
 
