@@ -10,7 +10,7 @@ live here too, each with the reason shown in the report.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -53,9 +53,18 @@ class Scenario:
     silent: tuple[str, ...] = ()
     load: str = "steady"
     needs: tuple[str, ...] = ()
+    #: The scrape target whose address the alerts' ``instance`` label must carry (a stack component).
+    instance: str | None = None
 
     def alert_names(self) -> set[str]:
         return {a.name for a in self.alerts}
+
+    def with_instance(self, address: str | None) -> Scenario:
+        """This scenario with ``instance=address`` added to every alert's expected labels."""
+        if not address:
+            return self
+        alerts = tuple(replace(a, labels={**a.labels, "instance": address}) for a in self.alerts)
+        return replace(self, alerts=alerts)
 
 
 @dataclass(frozen=True)
@@ -157,6 +166,7 @@ def _scenario(raw: Any, index: int, path: Path) -> Scenario:
         silent=tuple(raw.get("silent") or ()),
         load=str(raw.get("load", "steady")),
         needs=tuple(raw.get("needs") or ()),
+        instance=raw.get("instance"),
     )
 
 

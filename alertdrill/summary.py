@@ -25,7 +25,8 @@ def matrix_rows(results: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     rows = []
     for result in results:
         for alert in result["alerts"]:
-            labels = ",".join(f"{k}={v}" for k, v in sorted(alert["labels"].items()) if k != "service")
+            shown = {k: v for k, v in alert["labels"].items() if k not in ("service", "instance")}
+            labels = ",".join(f"{k}={v}" for k, v in sorted(shown.items()))
             delivered = ("inhibited" if alert.get("inhibited") else
                          _cell(alert.get("delivered_after"), alert.get("deliver_deadline")) if alert.get("receiver")
                          else "n/a")

@@ -112,6 +112,9 @@ def drill(scenario: Scenario, faults, observers: Observers, coverage, drill_resu
                     f"{faults.backend.backend} backend reaches its stack only over connections "
                     "(run it against a native or compose stack)")
 
+    address = stack_info.ports.get(scenario.instance) if scenario.instance else None
+    scenario = scenario.with_instance(f"127.0.0.1:{address}" if address else None)
+
     def run() -> DrillResult:
         def make_fault(s: Scenario):
             return getattr(faults, s.fault)(**s.params)
