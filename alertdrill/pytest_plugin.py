@@ -7,6 +7,7 @@ clean state by the scenarios' own fixtures.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -79,17 +80,27 @@ def alertdrill_settings(pytestconfig: pytest.Config) -> RunSettings:
 @pytest.fixture(scope="session")
 def catalogue(alertdrill_settings: RunSettings) -> Catalogue:
     """The scenario catalogue (alert -> fault), validated."""
-    return load_catalogue(alertdrill_settings.catalogue)
+    with _one_line_errors():
+        return load_catalogue(alertdrill_settings.catalogue)
 
 
 @pytest.fixture(scope="session")
 def stack_backend(alertdrill_settings: RunSettings, catalogue: Catalogue) -> Iterator:
     """The session's stack (native by default), started after reverting what a crashed session left."""
+    with _one_line_errors():
+        stack = _start_stack(alertdrill_settings, catalogue)
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+def _start_stack(settings: RunSettings, catalogue: Catalogue):
+    """Build the backend, revert what a crashed run left, then start it (returned started)."""
     from alertdrill.chaos.recovery import recover_run_dir
     from alertdrill.stack.backends.base import create_backend
     from alertdrill.stack.rendering import StackTiming
 
-    settings = alertdrill_settings
     if settings.backend == "external":
         stack = create_backend("external", external_config=settings.external_config, home=settings.home)
     else:
@@ -106,8 +117,20 @@ def stack_backend(alertdrill_settings: RunSettings, catalogue: Catalogue) -> Ite
         print(f"alertdrill: reverted a fault left by a crashed run: {line}")
     if settings.backend != "external" and stack.run_dir.exists() and not _owner_alive(stack.run_dir):
         stack.stop()  # a crashed session's stack: its owner is gone, nobody else will stop it
-    with stack:
-        yield stack
+    stack.start()
+    return stack
+
+
+@contextlib.contextmanager
+def _one_line_errors() -> Iterator[None]:
+    """Bad input (a missing binary, an invalid rule file, an unreachable stack) ends the session with
+    alertdrill's one-line message instead of a fixture traceback in every test."""
+    from alertdrill.errors import AlertdrillError
+
+    try:
+        yield
+    except AlertdrillError as exc:
+        pytest.exit(f"alertdrill: error: {exc}", returncode=2)
 
 
 @pytest.fixture(scope="session")

@@ -12,19 +12,30 @@ from alertdrill.catalogue import Catalogue, Scenario, load_catalogue
 from alertdrill.drill import DrillResult, Observers, run_drill
 from alertdrill.report import attach_drill
 
+CATALOGUE_KEY = pytest.StashKey[Catalogue]()
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The baseline (no alert under steady load) runs first, on the freshly started stack."""
     items.sort(key=lambda item: 0 if item.path.name == "test_baseline.py" else 1)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """A broken catalogue is a usage error: one line, before anything is collected or started."""
+    from alertdrill.errors import AlertdrillError
+    from alertdrill.pytest_plugin import _settings
+
+    try:
+        config.stash[CATALOGUE_KEY] = load_catalogue(_settings(config).catalogue)
+    except AlertdrillError as exc:
+        raise pytest.UsageError(f"alertdrill: {exc}") from None
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "scenario" not in metafunc.fixturenames:
         return
     component = getattr(metafunc.module, "COMPONENT", None)
-    from alertdrill.pytest_plugin import _settings
-
-    catalogue = load_catalogue(_settings(metafunc.config).catalogue)
+    catalogue = metafunc.config.stash[CATALOGUE_KEY]
     scenarios = catalogue.for_component(component) if component else list(catalogue.scenarios)
     metafunc.parametrize("scenario", scenarios, ids=[s.id for s in scenarios])
 
