@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import socket
 from pathlib import Path
 from typing import Any, ClassVar
@@ -18,70 +17,16 @@ from typing import Any, ClassVar
 from alertdrill.errors import FaultInjectError
 from alertdrill.stack.components import Addresses, readiness_check
 from alertdrill.stack.ports import LOOPBACK
+from alertdrill.stack.process import group_states, tree_states
 from alertdrill.waiting import poll_until
 
 from .backend import Backend, stack_is_running
 from .base import DEFAULT_MAX_DURATION, Fault, poll
 from .registry import register
 
-__all__ = ["ServiceFault", "ServiceKill", "ServicePause", "ServiceRestart", "ServiceStop", "group_states",
-           "signal_tree", "tree_states"]
+__all__ = ["ServiceFault", "ServiceKill", "ServicePause", "ServiceRestart", "ServiceStop"]
 
 READY_TIMEOUT = 30.0
-
-
-def _proc_table() -> dict[int, tuple[str, int, int]]:
-    """pid -> (state, ppid, pgid) of every process."""
-    table: dict[int, tuple[str, int, int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            raw = (entry / "stat").read_text()
-        except (FileNotFoundError, ProcessLookupError, PermissionError):
-            continue
-        rest = raw[raw.rindex(")") + 2 :].split()
-        table[int(entry.name)] = (rest[0], int(rest[1]), int(rest[2]))
-    return table
-
-
-def group_states(pgid: int) -> dict[int, str]:
-    """pid -> state letter (R, S, T, Z, ...) of every process in process group ``pgid``."""
-    return {pid: state for pid, (state, _, group) in _proc_table().items() if group == pgid}
-
-
-def tree_states(pid: int) -> dict[int, str]:
-    """pid -> state of ``pid``, its process group and all their descendants.
-
-    Postgres backends call setsid(), so they leave the postmaster's process group: a pause that
-    signals only the group would leave every open connection working.
-    """
-    table = _proc_table()
-    members = {p for p, (_, _, group) in table.items() if group == pid}
-    if pid in table:
-        members.add(pid)
-    children: dict[int, list[int]] = {}
-    for p, (_, ppid, _) in table.items():
-        children.setdefault(ppid, []).append(p)
-    todo = list(members)
-    while todo:  # bounded: every pid is visited once
-        for child in children.get(todo.pop(), []):
-            if child not in members:
-                members.add(child)
-                todo.append(child)
-    return {p: table[p][0] for p in sorted(members)}
-
-
-def signal_tree(pid: int, sig: int) -> list[int]:
-    """Send ``sig`` to every process of ``tree_states(pid)``; the pids signalled."""
-    sent = []
-    for member in tree_states(pid):
-        try:
-            os.kill(member, sig)
-        except ProcessLookupError:
-            continue
-        sent.append(member)
-    return sent
 
 
 def port_open(port: int, timeout: float = 0.5) -> bool:
@@ -141,9 +86,7 @@ class ServiceFault(Fault):
             else:
                 stopped = [proc.pid] if proc.is_stopped() else []
             if stopped:
-                self.backend.resume_component(self.component)
-                if self.local:
-                    signal_tree(proc.pid, signal.SIGCONT)
+                self.backend.resume_component(self.component)  # the native backend resumes the whole tree
                 self._wait_ready()
                 return f"resumed {self.component} ({len(stopped)} stopped process(es), pid {proc.pid})"
             self._wait_ready()
@@ -226,12 +169,9 @@ class ServicePause(ServiceFault):
     action = "pause"
 
     def _inject(self) -> None:
-        self.backend.pause_component(self.component)
+        self.backend.pause_component(self.component)  # the native backend pauses the whole tree
         if self.local:
-            # The backend signals the process group; descendants in their own sessions (Postgres
-            # backends) need their own SIGSTOP, or open connections would keep being served.
-            pid = self.backend.process(self.component).pid
-            self.resources["paused_pids"] = signal_tree(pid, signal.SIGSTOP)
+            self.resources["paused_pids"] = sorted(tree_states(self.backend.process(self.component).pid))
         poll(lambda: self._all_stopped(), timeout=5.0, what=f"every process of {self.component} stopped")
 
     def _states(self) -> dict[int, str]:

@@ -21,9 +21,11 @@ from alertdrill.waiting import poll_until
 __all__ = [
     "ProcessSpec",
     "RunningProcess",
+    "group_states",
     "log_tail",
     "process_start_ticks",
     "spawn",
+    "tree_states",
 ]
 
 
@@ -73,21 +75,11 @@ class RunningProcess:
         return self.is_ours() and _proc_state(self.pid) == "T"
 
     def tree(self) -> dict[int, int]:
-        """pid -> start ticks of every live process of the component: its group and all descendants.
-
-        Descendants matter because Postgres backends call setsid(): they leave the postmaster's
-        process group, so a pause or kill -9 of the group alone would leave open connections served.
-        """
+        """pid -> start ticks of every live process of the component (see :func:`tree_states`)."""
         if not self.is_ours():
             return {}
         table = _process_table()
-        members = {pid for pid, (_, pgid, _, _) in table.items() if pgid == self.pid}
-        members.add(self.pid)
-        frontier = set(members)
-        while frontier:
-            frontier = {pid for pid, (ppid, _, _, _) in table.items() if ppid in frontier} - members
-            members |= frontier
-        return {pid: table[pid][3] for pid in members if pid in table and table[pid][2] not in ("Z", "X")}
+        return {pid: table[pid][3] for pid in _tree_members(table, self.pid) if table[pid][2] not in ("Z", "X")}
 
     def signal_group(self, sig: int) -> bool:
         """Send ``sig`` to every process of the component (see :meth:`tree`); False if it is gone."""
@@ -207,6 +199,33 @@ def _process_table() -> dict[int, tuple[int, int, str, int]]:
         rest = raw[raw.rindex(")") + 2 :].split()
         table[int(entry.name)] = (int(rest[1]), int(rest[2]), rest[0], int(rest[19]))
     return table
+
+
+def _tree_members(table: dict[int, tuple[int, int, str, int]], pid: int) -> set[int]:
+    """``pid``, its process group and all their descendants (each pid visited once)."""
+    members = {p for p, (_, pgid, _, _) in table.items() if pgid == pid}
+    if pid in table:
+        members.add(pid)
+    frontier = set(members)
+    while frontier:
+        frontier = {p for p, (ppid, _, _, _) in table.items() if ppid in frontier} - members
+        members |= frontier
+    return members
+
+
+def tree_states(pid: int) -> dict[int, str]:
+    """pid -> state letter (R, S, T, Z, ...) of ``pid``, its process group and all their descendants.
+
+    Descendants matter because Postgres backends call setsid(): they leave the postmaster's process
+    group, so a pause or kill -9 of the group alone would leave open connections served.
+    """
+    table = _process_table()
+    return {p: table[p][2] for p in sorted(_tree_members(table, pid))}
+
+
+def group_states(pgid: int) -> dict[int, str]:
+    """pid -> state letter of every process in process group ``pgid``."""
+    return {pid: state for pid, (_, group, state, _) in _process_table().items() if group == pgid}
 
 
 def _group_has_live_member(pgid: int) -> bool:
