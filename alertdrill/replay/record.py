@@ -45,8 +45,8 @@ __all__ = ["BASELINE_EVALS", "RULE_FILE", "TAIL_EVALS", "as_drill_result", "load
 
 #: Evaluations recorded before the longest range window that precedes the injection.
 BASELINE_EVALS = 5
-#: Evaluations recorded after the resolved notification.
-TAIL_EVALS = 5
+#: Evaluations recorded after the resolved notification (the resolved check needs two; recording waits for them).
+TAIL_EVALS = 3
 RULE_FILE = "rules.yml"
 META_FILE = "recording.json"
 _WINDOW = re.compile(r"\[\s*((?:\d+(?:ms|[smhdwy]))+)\s*(?::[^\]]*)?\]|\boffset\s+-?((?:\d+(?:ms|[smhdwy]))+)")

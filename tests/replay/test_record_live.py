@@ -51,6 +51,8 @@ def observers(stack_info) -> Observers:
 @pytest.fixture(scope="module")
 def recorded(native_stack, stack_info, catalogue, observers, tmp_path_factory) -> tuple[DrillResult, Path]:
     """The passed redis-down drill and its recording's test file."""
+    if getattr(native_stack, "backend", "native") != "native":
+        pytest.skip(f"stopping Redis needs the native stack, not {native_stack.backend}")
     result = run_drill(catalogue.scenario("redis-down"), make_fault=lambda s: StopComponent(native_stack, "redis"),
                        observers=observers)
     assert result.status == "passed", result.diagnosis
