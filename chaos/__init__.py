@@ -10,6 +10,7 @@ from .base import DEFAULT_MAX_DURATION, Evidence, Fault, StepRecord
 from .factory import Faults
 from .guard import StackGuard
 from .journal import Journal, JournalEntry
+from .network import NetworkCut, NetworkLatency
 from .pg_connections import PgConnectionHold
 from .pg_counters import PgDeadlocks, PgRollbacks
 from .pg_load import PgCacheMisses, PgTransactionFlood
@@ -34,6 +35,8 @@ __all__ = [
     "Faults",
     "Journal",
     "JournalEntry",
+    "NetworkCut",
+    "NetworkLatency",
     "PgCacheMisses",
     "PgConnectionHold",
     "PgDeadTuples",

@@ -15,6 +15,7 @@ from typing import Any
 from .app import AppDropWrites, AppErrors, AppLatency
 from .backend import Backend
 from .base import DEFAULT_MAX_DURATION, check_number
+from .network import NetworkCut, NetworkLatency
 from .pg_connections import PgConnectionHold
 from .pg_counters import PgDeadlocks, PgRollbacks
 from .pg_load import PgCacheMisses, PgTransactionFlood
@@ -112,3 +113,11 @@ class Faults:
 
     def app_drop_writes(self, **kw: Any) -> AppDropWrites:
         return AppDropWrites(**self._kw(kw))
+
+    # -- the network between the API and its dependencies -----------------------------------------
+
+    def network_cut(self, dependency: str, **kw: Any) -> NetworkCut:
+        return NetworkCut(dependency=dependency, **self._kw(kw))
+
+    def network_latency(self, dependency: str, latency_ms: float = 200.0, **kw: Any) -> NetworkLatency:
+        return NetworkLatency(dependency=dependency, latency_ms=latency_ms, **self._kw(kw))

@@ -15,13 +15,17 @@ from alertdrill.stack import layout
 from alertdrill.stack.binaries import resolve
 from alertdrill.stack.ports import LOOPBACK
 from alertdrill.stack.process import ProcessSpec
-from alertdrill.stack.readiness import Check, http_ok, postgres_accepts, redis_pings
+from alertdrill.stack.readiness import Check, http_ok, postgres_accepts, redis_pings, tcp_open
 
-__all__ = ["COMPONENTS", "SCRAPE_JOBS", "Addresses", "readiness_check", "specs"]
+__all__ = ["COMPONENTS", "LINKS", "SCRAPE_JOBS", "Addresses", "link_control", "readiness_check", "specs"]
 
 #: Components in start order; stop runs in reverse.
-COMPONENTS = ("postgres", "redis", "sink", "alertmanager", "app", "postgres_exporter", "redis_exporter",
-              "prometheus")
+COMPONENTS = ("postgres", "redis", "postgres_link", "redis_link", "sink", "alertmanager", "app",
+              "postgres_exporter", "redis_exporter", "prometheus")
+
+#: The API reaches each dependency through a link proxy (stack/linkproxy.py), so the network between
+#: them can be slowed or cut; the exporters connect directly, as they would from another host.
+LINKS = {"postgres_link": "postgres", "redis_link": "redis"}
 
 #: Prometheus job name -> the component it scrapes.
 SCRAPE_JOBS = {
@@ -47,12 +51,15 @@ class Addresses:
     def address(self, component: str) -> str:
         return f"{LOOPBACK}:{self.ports[component]}"
 
-    def postgres_dsn(self, user: str = "postgres", database: str = APP_DATABASE) -> str:
-        return f"postgresql://{user}@{LOOPBACK}:{self.ports['postgres']}/{database}?sslmode=disable"
+    def postgres_dsn(self, user: str = "postgres", database: str = APP_DATABASE, *, via: str = "postgres") -> str:
+        return f"postgresql://{user}@{LOOPBACK}:{self.ports[via]}/{database}?sslmode=disable"
+
+    def redis_url_via(self, via: str = "redis") -> str:
+        return f"redis://{LOOPBACK}:{self.ports[via]}/0"
 
     @property
     def redis_url(self) -> str:
-        return f"redis://{LOOPBACK}:{self.ports['redis']}/0"
+        return self.redis_url_via("redis")
 
 
 def specs(run_dir: Path, addr: Addresses, *, app_workers: int = 2, resend_delay: str = "1m") -> dict[str, ProcessSpec]:
@@ -79,6 +86,15 @@ def specs(run_dir: Path, addr: Addresses, *, app_workers: int = 2, resend_delay:
                   "--bind", LOOPBACK, "--port", str(addr.ports["redis"]), "--dir", str(run_dir / "redis")],
             log=log("redis"),
         ),
+        **{
+            link: ProcessSpec(
+                name=link,
+                argv=[sys.executable, "-m", "alertdrill.stack.linkproxy", "--listen", addr.address(link),
+                      "--upstream", addr.address(target), "--control", str(link_control(run_dir, target))],
+                log=log(link),
+            )
+            for link, target in LINKS.items()
+        },
         "sink": ProcessSpec(
             name="sink",
             argv=[sys.executable, "-m", "alertdrill.assertions.sink", "--host", LOOPBACK,
@@ -99,8 +115,8 @@ def specs(run_dir: Path, addr: Addresses, *, app_workers: int = 2, resend_delay:
                   "--worker-class", "gthread", "alertdrill.stack.app.wsgi:app"],
             log=log("app"),
             env={
-                "ALERTDRILL_DATABASE_URL": addr.postgres_dsn("alertdrill_app"),
-                "ALERTDRILL_REDIS_URL": addr.redis_url,
+                "ALERTDRILL_DATABASE_URL": addr.postgres_dsn("alertdrill_app", via="postgres_link"),
+                "ALERTDRILL_REDIS_URL": addr.redis_url_via("redis_link"),
                 "ALERTDRILL_APP_FAULT_FILE": str(run_dir / "app" / "fault.json"),
                 "PROMETHEUS_MULTIPROC_DIR": str(run_dir / "app" / "metrics"),
             },
@@ -130,6 +146,11 @@ def specs(run_dir: Path, addr: Addresses, *, app_workers: int = 2, resend_delay:
     }
 
 
+def link_control(run_dir: Path, dependency: str) -> Path:
+    """The control file of the link between the API and ``dependency`` (postgres or redis)."""
+    return Path(run_dir) / "links" / f"{dependency}.json"
+
+
 def readiness_check(component: str, addr: Addresses) -> Check:
     """How to tell that ``component`` serves."""
     if component == "postgres":
@@ -138,6 +159,8 @@ def readiness_check(component: str, addr: Addresses) -> Check:
         return redis_pings(addr.redis_url)
     if component == "app":
         return http_ok(addr.url("app") + "/status")
+    if component in LINKS:
+        return tcp_open(LOOPBACK, addr.ports[component])
     if component in ("postgres_exporter", "redis_exporter"):
         return http_ok(addr.url(component) + "/metrics")
     return http_ok(addr.url(component) + "/-/ready")

@@ -48,8 +48,8 @@ from alertdrill.waiting import poll_until
 
 __all__ = ["NativeStack"]
 
-_PORT_KEYS = ("postgres", "redis", "sink", "alertmanager", "app", "postgres_exporter", "redis_exporter",
-              "prometheus")
+_PORT_KEYS = ("postgres", "redis", "postgres_link", "redis_link", "sink", "alertmanager", "app",
+              "postgres_exporter", "redis_exporter", "prometheus")
 STOP_TIMEOUT = 10.0
 
 
@@ -241,7 +241,7 @@ class NativeStack:
     def _start_components(self) -> StackInfo:
         run = self.run_dir
         addr = Addresses(dict(zip(_PORT_KEYS, free_ports(len(_PORT_KEYS)), strict=True)))
-        for sub in ("logs", "redis", "sink", "alertmanager/data", "prometheus/data", "app", "faults"):
+        for sub in ("logs", "redis", "sink", "alertmanager/data", "prometheus/data", "app", "faults", "links"):
             (run / sub).mkdir(parents=True, exist_ok=True)
         _reset_dir(run / "app" / "metrics")
         differences = self._render_configs(addr)
@@ -256,7 +256,7 @@ class NativeStack:
             app_url=addr.url("app"),
             sink_url=addr.url("sink"),
             postgres_dsn=addr.postgres_dsn(),
-            app_postgres_dsn=addr.postgres_dsn("alertdrill_app"),
+            app_postgres_dsn=addr.postgres_dsn("alertdrill_app", via="postgres_link"),
             exporter_postgres_dsn=addr.postgres_dsn("postgres_exporter"),
             redis_url=addr.redis_url,
             ports=dict(addr.ports),
