@@ -18,8 +18,13 @@ single line that names the thing that is wrong and how to fix it. Third-party er
     │   └── ForeignTargetError    a fault aimed at something this stack did not start
     ├── ObservationError          Prometheus / Alertmanager / sink unreachable, HTTP error, bad JSON
     ├── ExpectationError          an alert did not do what the contract says (also an AssertionError)
+    │   └── LostWritesError       acknowledged writes missing from Postgres (alertdrill.locustfiles.ledger)
     ├── LoadError                 Locust profile/target/options wrong, or the run failed
+    ├── ReplayError               a recorded drill does not replay green under promtool
     └── ReportError               nothing to render, or a renderer is missing
+
+Ctrl-C and SIGTERM are not errors: chaos.signals.TerminatedBySignal is a KeyboardInterrupt, so every
+active fault is reverted on the way out exactly as for Ctrl-C.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ __all__ = [
     "ForeignTargetError",
     "LoadError",
     "ObservationError",
+    "ReplayError",
     "ReportError",
     "StackError",
     "StackNotRunningError",
@@ -102,6 +108,10 @@ class ExpectationError(AlertdrillError, AssertionError):
 
 class LoadError(AlertdrillError):
     """A load profile, target or option is wrong, or the load run failed."""
+
+
+class ReplayError(AlertdrillError):
+    """A recorded drill does not replay green under ``promtool test rules``, or promtool could not run."""
 
 
 class ReportError(AlertdrillError):

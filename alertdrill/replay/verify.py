@@ -13,16 +13,13 @@ from pathlib import Path
 
 import yaml
 
-from alertdrill.errors import AlertdrillError, ConfigError
+from alertdrill.errors import ConfigError, ReplayError
 
 __all__ = ["TEST_SUFFIX", "Replay", "ReplayError", "find_test_files", "replay", "retarget"]
 
 TEST_SUFFIX = ".test.yml"
 PROMTOOL_TIMEOUT = 120.0
 
-
-class ReplayError(AlertdrillError):
-    """A recording does not replay green, or promtool could not run it."""
 
 
 @dataclass(frozen=True)
