@@ -8,7 +8,9 @@ re-read at most every 100 ms, sets the link's condition:
     {"cut": true}         open connections are closed and new ones are accepted and closed at once
 
 No file (or ``{}``) is a healthy link. Run as ``python -m alertdrill.stack.linkproxy --listen
-127.0.0.1:P --upstream 127.0.0.1:Q --control FILE``; loopback addresses only.
+127.0.0.1:P --upstream 127.0.0.1:Q --control FILE``; loopback addresses only, unless
+``--allow-non-loopback`` is given: inside a container (docker-compose.yml) the proxy must listen on the
+container's interface (0.0.0.0) and reach its dependency by service name (postgres:5432).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from pathlib import Path
 
 from alertdrill.stack.ports import is_loopback
 
-__all__ = ["LinkCondition", "main", "read_condition"]
+__all__ = ["LinkCondition", "Options", "main", "parse_args", "read_condition"]
 
 CHECK_INTERVAL = 0.1
 CHUNK = 65536
@@ -112,11 +114,43 @@ class Link:
         writer.close()
 
 
-def _address(text: str, what: str) -> tuple[str, int]:
+def _address(text: str, what: str, *, allow_non_loopback: bool = False) -> tuple[str, int]:
+    """``HOST:PORT`` as (host, port); the host must be loopback unless ``allow_non_loopback``."""
     host, _, port = text.rpartition(":")
-    if not host or not port.isdigit() or not is_loopback(host):
-        raise SystemExit(f"linkproxy: {what} {text!r} must be a loopback HOST:PORT, e.g. 127.0.0.1:6379")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        example = "postgres:5432" if allow_non_loopback else "127.0.0.1:6379"
+        raise SystemExit(f"linkproxy: {what} {text!r} must be HOST:PORT with a port 1..65535, e.g. {example}")
+    if not allow_non_loopback and not is_loopback(host):
+        raise SystemExit(f"linkproxy: {what} {text!r} must be a loopback HOST:PORT, e.g. 127.0.0.1:6379 "
+                         "(inside a container network only: add --allow-non-loopback)")
     return host, int(port)
+
+
+@dataclass(frozen=True)
+class Options:
+    """The command line, checked: where to accept, where to forward, which control file."""
+
+    listen: tuple[str, int]
+    upstream: tuple[str, int]
+    control: Path
+    allow_non_loopback: bool = False
+
+
+def parse_args(argv: list[str] | None = None) -> Options:
+    """Parse and check the command line; SystemExit with one line for an address it must refuse."""
+    parser = argparse.ArgumentParser(prog="python -m alertdrill.stack.linkproxy", description=__doc__.splitlines()[0])
+    parser.add_argument("--listen", required=True, help="HOST:PORT to accept on (loopback unless allowed)")
+    parser.add_argument("--upstream", required=True, help="HOST:PORT to forward to (loopback unless allowed)")
+    parser.add_argument("--control", required=True, type=Path, help="JSON file with the link's condition")
+    parser.add_argument("--allow-non-loopback", action="store_true",
+                        help="accept on a non-loopback address (e.g. 0.0.0.0) and forward to a host name "
+                             "(e.g. postgres:5432): only inside a container network (docker-compose)")
+    args = parser.parse_args(argv)
+    allow = args.allow_non_loopback
+    return Options(listen=_address(args.listen, "listen address", allow_non_loopback=allow),
+                   upstream=_address(args.upstream, "upstream", allow_non_loopback=allow),
+                   control=args.control, allow_non_loopback=allow)
 
 
 async def _serve(listen: tuple[str, int], link: Link) -> None:
@@ -134,13 +168,12 @@ async def _serve(listen: tuple[str, int], link: Link) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m alertdrill.stack.linkproxy", description=__doc__.splitlines()[0])
-    parser.add_argument("--listen", required=True, help="loopback HOST:PORT to accept on")
-    parser.add_argument("--upstream", required=True, help="loopback HOST:PORT to forward to")
-    parser.add_argument("--control", required=True, type=Path, help="JSON file with the link's condition")
-    args = parser.parse_args(argv)
-    link = Link(_address(args.upstream, "upstream"), args.control)
-    asyncio.run(_serve(_address(args.listen, "listen address"), link))
+    options = parse_args(argv)
+    if options.allow_non_loopback and not is_loopback(options.listen[0]):
+        print(f"linkproxy: listening on {options.listen[0]}: anyone who reaches it reaches "
+              f"{options.upstream[0]}:{options.upstream[1]} (only inside a container network)", file=sys.stderr,
+              flush=True)
+    asyncio.run(_serve(options.listen, Link(options.upstream, options.control)))
     return 0
 
 

@@ -7,7 +7,9 @@ anything else raises ForeignTargetError before the API is asked to do anything.
 
 Like the native backend, the stack runs the *shipped* configuration with only addresses and timings
 changed: the time-scaled rules and configs are rendered into the run directory and mounted in place
-of the shipped files (docker-compose.yml's ALERTDRILL_*_CONFIG variables).
+of the shipped files (docker-compose.yml's ALERTDRILL_*_CONFIG variables). The run directory's
+app/ (the API's fault switch) and links/ (the link proxies' control files, chaos/network.py) are
+bound into the containers, so the faults that write those files work on both backends.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from alertdrill.errors import (
 )
 from alertdrill.stack import layout
 from alertdrill.stack.backends.native import _monitoring_problem
-from alertdrill.stack.components import APP_DATABASE, COMPONENTS, SCRAPE_JOBS
+from alertdrill.stack.components import APP_DATABASE, COMPONENTS, LINKS, SCRAPE_JOBS, link_control
 from alertdrill.stack.ports import LOOPBACK, free_ports
 from alertdrill.stack.rendering import (
     StackTiming,
@@ -59,8 +61,9 @@ SERVICE_LABEL = "com.docker.compose.service"
 #: Compose services: the native components plus Grafana, which only the Docker path runs.
 SERVICES = (*COMPONENTS, "grafana")
 #: The port each service listens on inside its container (docker-compose.yml publishes them).
-CONTAINER_PORTS = {"postgres": 5432, "redis": 6379, "sink": 9095, "alertmanager": 9093, "app": 5000,
-                   "postgres_exporter": 9187, "redis_exporter": 9121, "prometheus": 9090, "grafana": 3000}
+CONTAINER_PORTS = {"postgres": 5432, "redis": 6379, "postgres_link": 5433, "redis_link": 6380, "sink": 9095,
+                   "alertmanager": 9093, "app": 5000, "postgres_exporter": 9187, "redis_exporter": 9121,
+                   "prometheus": 9090, "grafana": 3000}
 STOP_TIMEOUT = 10
 COMPOSE_TIMEOUT = 900.0  # the first `up --build` pulls images and installs the project
 
@@ -306,11 +309,14 @@ class ComposeStack:
                                         "stop it with `alertdrill down` or pick another --name")
         shutil.rmtree(self.run_dir, ignore_errors=True)
         self.home.mkdir(parents=True, exist_ok=True)
+        links = self._links_dir()
         for sub in ("app", "faults", "prometheus/rules", "alertmanager"):
             (self.run_dir / sub).mkdir(parents=True, exist_ok=True)
-        # The containers' unprivileged users (nobody, uid 10001) read the mounted configs and the fault switch.
+        links.mkdir(parents=True, exist_ok=True)
+        # The containers' unprivileged users (nobody, uid 10001) read the mounted configs, the fault switch
+        # and the links' control files.
         for path in (self.home, self.run_dir, self.run_dir / "app", self.run_dir / "prometheus",
-                     self.run_dir / "prometheus" / "rules", self.run_dir / "alertmanager"):
+                     self.run_dir / "prometheus" / "rules", self.run_dir / "alertmanager", links):
             os.chmod(path, 0o755)
 
     def _prepare(self) -> StackInfo:
@@ -320,8 +326,8 @@ class ComposeStack:
         def url(service: str) -> str:
             return f"http://{LOOPBACK}:{ports[service]}"
 
-        def dsn(user: str) -> str:
-            return f"postgresql://{user}@{LOOPBACK}:{ports['postgres']}/{APP_DATABASE}?sslmode=disable"
+        def dsn(user: str, via: str = "postgres") -> str:
+            return f"postgresql://{user}@{LOOPBACK}:{ports[via]}/{APP_DATABASE}?sslmode=disable"
 
         self.info = StackInfo(
             name=self.name,
@@ -332,7 +338,7 @@ class ComposeStack:
             app_url=url("app"),
             sink_url=url("sink"),
             postgres_dsn=dsn("postgres"),
-            app_postgres_dsn=dsn("alertdrill_app"),
+            app_postgres_dsn=dsn("alertdrill_app", via="postgres_link"),  # the API's way in, as natively
             exporter_postgres_dsn=dsn("postgres_exporter"),
             redis_url=f"redis://{LOOPBACK}:{ports['redis']}/0",
             ports=ports,
@@ -362,7 +368,7 @@ class ComposeStack:
         return prom_diffs + am_diffs + rule_diffs
 
     def compose_environment(self) -> dict[str, str]:
-        """The variables docker-compose.yml reads: project, host ports, rendered configs, fault switch."""
+        """The variables docker-compose.yml reads: project, host ports, rendered configs, fault switch, links."""
         info = self.info
         env = {"ALERTDRILL_COMPOSE_PROJECT": self.project}
         if info is None:
@@ -374,9 +380,15 @@ class ComposeStack:
             "ALERTDRILL_PROMETHEUS_RULES": str(run / "prometheus" / "rules"),
             "ALERTDRILL_ALERTMANAGER_CONFIG": str(run / "alertmanager" / "alertmanager.yml"),
             "ALERTDRILL_APP_FAULT_DIR": str(run / "app"),
+            "ALERTDRILL_LINKS_DIR": str(self._links_dir(run)),
             "ALERTDRILL_RESEND_DELAY": format_duration(max(1.0, 60.0 / info.time_scale)),
         })
         return env
+
+    def _links_dir(self, run_dir: Path | None = None) -> Path:
+        """The directory of the links' control files, where chaos/network.py writes them (one for every link)."""
+        (folder,) = {link_control(run_dir or self.run_dir, target).parent for target in LINKS.values()}
+        return folder
 
     def _compose(self, *args: str, timeout: float, error: type[StackError]) -> None:
         argv = ["docker", "compose", "-f", str(self.compose_file), "-p", self.project, *args]

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import signal
+import socket
+import socketserver
 import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import docker
@@ -12,9 +20,11 @@ from fake_docker import FakeContainer, FakeDockerServer, on_call
 
 from alertdrill.errors import ConfigError, FaultInjectError, ForeignTargetError, StackStartError
 from alertdrill.stack.backends.base import Backend, supports_service_faults
-from alertdrill.stack.backends.compose import SERVICES, ComposeStack, port_variable
+from alertdrill.stack.backends.compose import COMPOSE_FILE, SERVICES, ComposeStack, port_variable
+from alertdrill.stack.components import LINKS, link_control
 from alertdrill.stack.rendering import StackTiming
 from alertdrill.stack.state import read_state
+from alertdrill.waiting import poll_until
 
 PROJECT = "alertdrill-cdev"
 
@@ -76,6 +86,14 @@ def test_start_runs_compose_with_rendered_configs_and_stop_tears_down(tmp_path, 
         assert {h["url"] for r in am["receivers"] for h in r["webhook_configs"]} == {
             "http://sink:9095/critical", "http://sink:9095/warning"}
         assert Path(env["ALERTDRILL_APP_FAULT_DIR"]) == info.fault_file.parent
+        for link, target in LINKS.items():
+            assert info.ports[link] == int(env[port_variable(link)]), link
+            assert Path(env["ALERTDRILL_LINKS_DIR"]) == link_control(stack.run_dir, target).parent
+        assert Path(env["ALERTDRILL_LINKS_DIR"]).is_dir()
+        assert Path(env["ALERTDRILL_LINKS_DIR"]).stat().st_mode & 0o755 == 0o755  # the container user reads it
+        # The API's DSN goes through its link, as on the native backend; the exporters' does not.
+        assert f"@127.0.0.1:{info.ports['postgres_link']}/" in info.app_postgres_dsn
+        assert f"@127.0.0.1:{info.ports['postgres']}/" in info.exporter_postgres_dsn
         assert read_state(stack.run_dir).backend == "compose"
         assert {"alert": "*", "what": "prometheus scrape_interval", "shipped": "15s", "tested": "1s",
                 "why": "fast test run"} in info.differences
@@ -203,7 +221,7 @@ def test_own_container_can_be_named_directly(controlled, fake):
 
 
 def test_unknown_target_lists_the_services(controlled):
-    with pytest.raises(ConfigError, match="services are postgres, redis, sink"):
+    with pytest.raises(ConfigError, match="services are postgres, redis, postgres_link, redis_link, sink"):
         controlled.stop_component("mysql")
 
 
@@ -235,3 +253,119 @@ def test_process_view_matches_the_chaos_backend_protocol(controlled, fake):
     new = controlled.start_component("postgres", timeout=5)
     assert new.is_alive() and new.pid == 4243
     assert controlled.restart_component("postgres", timeout=5).pid == 4244
+
+
+# -- the links: docker-compose.yml's variables and the network faults ----------------------------------
+
+_VAR = re.compile(r"\$\{([A-Z0-9_]+)(?::-([^}]*))?\}")
+
+
+def _interpolate(text: str, env: dict[str, str]) -> str:
+    """``text`` as `docker compose` interpolates it with ``env``."""
+    return _VAR.sub(lambda m: env.get(m.group(1), m.group(2) or ""), text)
+
+
+def test_the_backend_sets_every_variable_the_compose_file_reads(tmp_path, fake, client):
+    read = set(_VAR.findall(COMPOSE_FILE.read_text()))
+    names = {name for name, _ in read} - {"ALERTDRILL_IMAGE_TAG"}  # the one left to the user
+    stack = _stack(tmp_path, client, _compose_up(fake))
+    with stack:
+        env = stack.compose_environment()
+    assert sorted(names - set(env)) == []
+    assert {port_variable(service) for service in SERVICES} <= names
+
+
+class _FakeRedis(socketserver.BaseRequestHandler):
+    """Answers every read with +PONG: enough for chaos/network.py's inline PING."""
+
+    def handle(self) -> None:
+        with self.request:
+            while self.request.recv(4096):
+                self.request.sendall(b"+PONG\r\n")
+
+
+class _Server(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+def _published(service: dict, env: dict[str, str], container_port: int) -> int:
+    """The host port Docker publishes ``container_port`` of ``service`` on (127.0.0.1 only)."""
+    for mapping in service["ports"]:
+        host, port, inside = _interpolate(mapping, env).split(":")
+        if int(inside) == container_port:
+            assert host == "127.0.0.1"
+            return int(port)
+    raise AssertionError(f"container port {container_port} is not published")
+
+
+def _link_as_docker_runs_it(services: dict, link: str, env: dict[str, str]) -> list[str]:
+    """The link service's command, with the addresses and the bind mount Docker would put in between."""
+    command = list(services[link]["command"])
+    listen = command.index("--listen") + 1
+    upstream = command.index("--upstream") + 1
+    control = command.index("--control") + 1
+    inside = int(command[listen].rsplit(":", 1)[1])
+    command[listen] = f"127.0.0.1:{_published(services[link], env, inside)}"
+    target, target_port = command[upstream].rsplit(":", 1)
+    command[upstream] = f"127.0.0.1:{_published(services[target], env, int(target_port))}"
+    path = Path(command[control])
+    binds = [_interpolate(v, env).split(":") for v in services[link]["volumes"]]
+    (source,) = [src for src, dst, *_ in binds if dst == str(path.parent)]
+    command[control] = str(Path(source) / path.name)
+    assert command[:3] == ["python", "-m", "alertdrill.stack.linkproxy"]
+    return [sys.executable, *command[1:]]
+
+
+def _ping(port: int) -> bytes:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(64)
+    except OSError:
+        return b""
+
+
+@pytest.fixture
+def linked_redis(tmp_path, fake, client):
+    """A compose stack (fake engine) whose redis and redis_link run for real, as Docker would run them."""
+    runner = _compose_up(fake)
+    stack = _stack(tmp_path, client, runner)
+    services = yaml.safe_load(COMPOSE_FILE.read_text())["services"]
+    with stack as info:
+        env = runner.calls[0][1]
+        redis = _Server(("127.0.0.1", info.ports["redis"]), _FakeRedis)
+        threading.Thread(target=redis.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        log = (tmp_path / "redis_link.log").open("w")
+        proc = subprocess.Popen(_link_as_docker_runs_it(services, "redis_link", env), stdout=log,
+                                stderr=subprocess.STDOUT)
+        try:
+            up, _ = poll_until(lambda: proc.poll() is not None or _ping(info.ports["redis_link"]).startswith(b"+PONG"),
+                               timeout=20)
+            assert up and proc.poll() is None, (tmp_path / "redis_link.log").read_text()
+            yield stack, info
+        finally:
+            if proc.poll() is None:
+                os.kill(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=10)
+            log.close()
+            redis.shutdown()
+            redis.server_close()
+
+
+def test_network_faults_reach_the_link_containers(linked_redis):
+    from alertdrill.chaos.network import NetworkCut, NetworkLatency
+
+    stack, info = linked_redis
+    link_port = info.ports["redis_link"]
+    with NetworkCut(backend=stack, dependency="redis") as cut:
+        assert json.loads(link_control(stack.run_dir, "redis").read_text()) == {"cut": True}
+        evidence = cut.wait_until_proven(timeout=10)
+        assert evidence.facts["through_link_answers"] is False and evidence.facts["direct_answers"] is True
+    assert not link_control(stack.run_dir, "redis").exists()
+    healed, _ = poll_until(lambda: _ping(link_port).startswith(b"+PONG"), timeout=10, interval=0.05)
+    assert healed
+    with NetworkLatency(backend=stack, dependency="redis", latency_ms=250) as slow:
+        evidence = slow.wait_until_proven(timeout=10)
+        assert evidence.facts["through_link_seconds"] >= 0.25
+    assert not link_control(stack.run_dir, "redis").exists()

@@ -14,7 +14,8 @@ import yaml
 
 from alertdrill.stack import layout
 from alertdrill.stack.backends.compose import COMPOSE_FILE, CONTAINER_PORTS, SERVICES, port_variable
-from alertdrill.stack.components import COMPONENTS, SCRAPE_JOBS, Addresses, specs
+from alertdrill.stack.components import COMPONENTS, LINKS, SCRAPE_JOBS, Addresses, link_control, specs
+from alertdrill.stack.linkproxy import parse_args as linkproxy_args
 
 REPO = layout.STACK_DIR.parent
 PROMETHEUS_COMPOSE = layout.STACK_DIR / "prometheus" / "prometheus.compose.yml"
@@ -86,7 +87,7 @@ def test_images_are_pinned(services):
         assert services[name]["image"] == image
     grafana = services["grafana"]["image"]
     assert re.fullmatch(r"grafana/grafana:\d+\.\d+\.\d+", grafana), grafana
-    for name in ("app", "sink"):
+    for name in ("app", "sink", *LINKS):
         assert services[name]["build"]["dockerfile"] == "stack/app/Dockerfile"
         assert services[name]["build"]["context"] == "."
     for name, service in services.items():
@@ -194,6 +195,9 @@ def test_binary_flags_match_the_native_stack(services, native):
     assert redis_extra == {"--protected-mode"}
     assert services["redis"]["command"][1] == "/usr/local/etc/redis/redis.conf"
     assert "listen_addresses=*" in services["postgres"]["command"]
+    for link in LINKS:
+        assert _flags(services[link]["command"]) - _flags(native[link].argv) == {"--allow-non-loopback"}, link
+        assert _flags(native[link].argv) <= _flags(services[link]["command"]), link
 
 
 def _after(argv: list[str], marker: str) -> list[str]:
@@ -221,9 +225,61 @@ def test_database_roles_and_urls_match_the_native_stack(services, native):
     native_exporter = urlsplit(native["postgres_exporter"].env["DATA_SOURCE_NAME"])
     assert (exporter.username, exporter.path) == (native_exporter.username, native_exporter.path)
     assert services["postgres"]["environment"]["POSTGRES_DB"] == native_exporter.path.lstrip("/")
-    assert urlsplit(app_env["ALERTDRILL_DATABASE_URL"]).hostname == "postgres"
     assert exporter.hostname == "postgres"
     assert services["redis_exporter"]["command"][1] == "redis://redis:6379/0"
+
+
+def _component_on(port: int | None) -> str:
+    """The component the ``native`` fixture (container ports) runs on ``port``."""
+    (component,) = [name for name, p in CONTAINER_PORTS.items() if p == port]
+    return component
+
+
+def test_the_app_reaches_its_dependencies_through_the_links_like_the_native_app(services, native):
+    app_env, native_env = services["app"]["environment"], native["app"].env
+    for key, link in (("ALERTDRILL_DATABASE_URL", "postgres_link"), ("ALERTDRILL_REDIS_URL", "redis_link")):
+        ours, theirs = urlsplit(app_env[key]), urlsplit(native_env[key])
+        assert _component_on(theirs.port) == link, f"the native app's {key} no longer goes through {link}"
+        assert (ours.hostname, ours.port) == (link, CONTAINER_PORTS[link]), key
+        depends = services["app"]["depends_on"]
+        assert depends[link] == {"condition": "service_healthy"}, f"the app must wait for {link}"
+    for exporter in ("postgres_exporter", "redis_exporter"):  # directly, as natively
+        assert not set(services[exporter].get("depends_on", {})) & set(LINKS), exporter
+
+
+def _option(argv: list[str], flag: str) -> str:
+    return argv[argv.index(flag) + 1]
+
+
+def test_links_run_the_native_proxy_on_the_container_interface(services, native, tmp_path):
+    for link, target in LINKS.items():
+        command = services[link]["command"]
+        assert command[:3] == ["python", "-m", "alertdrill.stack.linkproxy"], link
+        assert native[link].argv[1:3] == command[1:3], link
+        options = linkproxy_args(command[3:])  # what the proxy makes of the arguments compose passes
+        assert options.listen == ("0.0.0.0", CONTAINER_PORTS[link]), link
+        assert options.upstream == (target, CONTAINER_PORTS[target]), link
+        native_options = linkproxy_args(native[link].argv[3:])
+        assert native_options.upstream[1] == CONTAINER_PORTS[target], link
+        assert native_options.listen[1] == CONTAINER_PORTS[link], link
+        with pytest.raises(SystemExit, match="--allow-non-loopback"):  # the flag is what makes it legal
+            linkproxy_args([a for a in command[3:] if a != "--allow-non-loopback"])
+        # The control file: the one chaos/network.py writes, in a directory the compose backend binds.
+        control = Path(_option(command, "--control"))
+        assert control.name == Path(_option(native[link].argv, "--control")).name == link_control(tmp_path, target).name
+        binds = {t: (s, m) for s, t, m in _binds(services[link])}
+        assert binds.get(str(control.parent)) == ("links", "ro"), f"{link}: bind {control.parent} read-only"
+        assert f"${{ALERTDRILL_LINKS_DIR:-links}}:{control.parent}:ro" in services[link]["volumes"], link
+        assert services[link]["depends_on"] == {target: {"condition": "service_healthy"}}, link
+
+
+def test_link_healthchecks_connect_to_the_link_like_the_native_readiness_check(services):
+    for link in LINKS:
+        test = services[link]["healthcheck"]["test"]
+        assert test[:3] == ["CMD", "python", "-c"], link
+        assert "socket.create_connection" in test[3], link
+        assert f"('127.0.0.1', {CONTAINER_PORTS[link]})" in test[3], link
+        compile(test[3], f"{link} healthcheck", "exec")
 
 
 def test_sink_listens_on_the_container_interface_with_native_flags(services, native):
@@ -241,6 +297,13 @@ def test_sink_accepts_the_flags_compose_passes(services):
     if unknown == ["--allow-non-loopback"]:
         pytest.xfail("assertions/sink.py has no --allow-non-loopback yet: the sink refuses 0.0.0.0 in a container")
     assert unknown == []
+
+
+def test_linkproxy_accepts_the_flags_compose_passes(services):
+    helptext = subprocess.run([sys.executable, "-m", "alertdrill.stack.linkproxy", "--help"], capture_output=True,
+                              text=True, timeout=30).stdout
+    for link in LINKS:
+        assert sorted(f for f in _flags(services[link]["command"]) if f not in helptext) == [], link
 
 
 def test_dockerfile_is_pinned_copies_existing_paths_and_installs_every_package_dir():
