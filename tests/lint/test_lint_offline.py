@@ -7,7 +7,8 @@ import yaml
 from linttest_support import rule
 
 from alertdrill.errors import ConfigError
-from alertdrill.lint import DocumentedAlert, Finding, lint, load_documented, runbook_anchors
+from alertdrill.lint import DocumentedAlert, Finding, lint, load_documented
+from alertdrill.lint.runbook import runbook_anchors
 from alertdrill.stack import layout
 
 NOTHING_DOCUMENTED: list[DocumentedAlert] = []

@@ -7,7 +7,8 @@ import yaml
 
 from alertdrill.assertions.promql import Selector
 from alertdrill.errors import ConfigError
-from alertdrill.lint import Agg, Binary, Call, LabelShapes, Num, Sel, parse_promql
+from alertdrill.lint import LabelShapes, parse_promql
+from alertdrill.lint.promql import Agg, Binary, Call, Num, Sel
 from alertdrill.stack import layout
 
 PG = {"job": "postgres", "instance": "localhost:9187", "server": "localhost:5432"}

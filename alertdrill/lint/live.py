@@ -1,0 +1,105 @@
+"""Checks against a running Prometheus: the series a rule reads exist, and its joins can match them.
+
+Offline, a misspelt metric or label is valid PromQL that silently selects nothing. Asked live, the
+exporters' real series show the typo (with the closest real name) and the label sets that
+:class:`~alertdrill.lint.labels.LabelShapes` needs to check the joins.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from typing import Any
+
+from alertdrill.assertions.promql import Selector, selectors
+from alertdrill.errors import ConfigError
+from alertdrill.lint.findings import Finding, listing
+from alertdrill.lint.labels import LabelShapes
+from alertdrill.lint.promql import RULE_METRICS, parse_promql
+from alertdrill.lint.rules import Rule
+
+__all__ = ["LiveSeries", "check_joins", "check_selectors"]
+
+
+class LiveSeries:
+    """Answers selectors from a running Prometheus, with a cache (one query per selector text)."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.cache: dict[str, list[dict[str, str]]] = {}
+        self._names: list[str] | None = None
+
+    def query(self, expr: str) -> list[dict[str, str]]:
+        if expr not in self.cache:
+            self.cache[expr] = [dict(s.labels) for s in self.client.query(expr)]
+        return self.cache[expr]
+
+    def series(self, selector: Selector) -> list[dict[str, str]]:
+        return self.query(selector.text)
+
+    def of_metric(self, metric: str) -> list[dict[str, str]]:
+        """Every series of ``metric``, whatever its labels."""
+        return self.query(Selector(metric).text)
+
+    def relaxed(self, selector: Selector) -> list[dict[str, str]]:
+        """The selector's series, or, when its matchers select nothing now (5xx only in an incident),
+        every series of its metric: their label *names* are what the join check needs."""
+        found = self.series(selector)
+        if found or not selector.metric:
+            return found
+        return self.of_metric(selector.metric)
+
+    def metric_names(self) -> list[str]:
+        if self._names is None:
+            self._names = [str(n) for n in self.client.api("/label/__name__/values") or []]
+        return self._names
+
+
+def check_selectors(rule: Rule, live: LiveSeries) -> list[Finding]:
+    """Each selector of the rule returns series now, or the finding says why not."""
+    out = []
+    for sel in selectors(rule.expr):
+        if sel.metric in RULE_METRICS or live.series(sel):
+            continue
+        where = f"selector `{sel.text}` returns no series"
+        if sel.metric and not live.of_metric(sel.metric):
+            close = difflib.get_close_matches(sel.metric, live.metric_names(), n=1, cutoff=0.75)
+            hint = f"did you mean `{close[0]}`?" if close else "check the name against the exporter's /metrics"
+            out.append(rule.finding("error", "selector", f"{where}: no target exports {sel.metric}", hint))
+            continue
+        base = Selector(sel.metric).text if sel.metric else None
+        for m in sel.matchers:
+            if m.name == "__name__" or base is None:
+                continue
+            values = sorted({s[m.name] for s in live.query(f"count by ({m.name}) ({base})") if m.name in s})
+            if not values:
+                labels = listing({k for s in live.query(base) for k in s} - {"__name__"})
+                out.append(rule.finding("error", "selector",
+                                        f"{where}: {sel.metric} has no label {m.name} (its labels: {labels})",
+                                        "fix the label name in the matcher"))
+            elif m.op == "=" and m.value not in values:
+                close = difflib.get_close_matches(m.value, values, n=1)
+                hint = f"did you mean {m.name}=\"{close[0]}\"?" if close else "check the value"
+                out.append(rule.finding("warning", "selector",
+                                        f"{where}: no {sel.metric} has {m.name}=\"{m.value}\" now (values: "
+                                        f"{listing(values[:8])})",
+                                        hint + " (fine if it only appears during an incident)"))
+    return out
+
+
+def check_joins(rule: Rule, live: LiveSeries, group_by: Sequence[str] = ()) -> list[Finding]:
+    """Binary operators can match series, and the alert keeps the labels Alertmanager groups by."""
+    shapes = LabelShapes(live.relaxed)
+    try:
+        shape = shapes.evaluate(parse_promql(rule.expr))
+    except ConfigError as exc:
+        return [rule.finding("warning", "join", f"cannot follow labels through the expression ({exc})",
+                             "report the expression to alertdrill's maintainers")]
+    out = [rule.finding(p.level, "join", p.problem, p.fix) for p in shapes.problems]
+    if shape.series and not shapes.problems:
+        lacking = [n for n in group_by if n not in rule.labels and any(n not in s for s in shape.series)]
+        if lacking:
+            out.append(rule.finding("warning", "join", f"its alerts lack {listing(lacking)}, which "
+                                    "Alertmanager groups and inhibits by: instances merge into one notification",
+                                    f"keep {listing(lacking)} in the result (by ({listing(lacking)}) / on (...))"))
+    return out
