@@ -183,6 +183,7 @@ def run_drill(
                         res.inhibited = True
         finally:
             with steps.step(f"revert: {scenario.fault}"):
+                reverting_at = timeline.mark("reverting", scenario.fault).time
                 fault.__exit__(None, None, None)
                 result.reverted_at = timeline.mark("reverted", scenario.fault).time
         with steps.step("silent: no must-stay-silent alert fired during the fault") as record:
@@ -196,7 +197,7 @@ def run_drill(
             current = ("resolve", contract)
             with steps.step(f"resolve: {contract.title}"):
                 if contract.receiver:
-                    outcome = exp.resolves(receiver=contract.receiver)
+                    outcome = exp.resolves(receiver=contract.receiver, seen_from=reverting_at)
                 else:
                     outcome = _resolved_in_prometheus(exp, observers.prometheus, result.reverted_at)
                 res.resolved_after, res.resolve_deadline = _measure(outcome, result.reverted_at)

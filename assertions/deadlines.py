@@ -6,7 +6,7 @@ absorbs the evaluation grid), and Alertmanager sends the first notification of a
 ``group_wait``. A resolved notification waits for the group's next ``group_interval`` tick. Every
 term is read from the running Prometheus and Alertmanager, so a deadline is never a constant:
 
-    fire    = scrape + evaluation + longest range window + for + evaluation
+    fire    = scrape + evaluation + longest range window + lookback (absent() rules only) + for + evaluation
     deliver = fire + group_wait
     resolve = scrape + evaluation + keep_firing_for + longest range window + group_interval
     each    = (sum of terms) * (1 + slack.fraction) + slack.absolute
@@ -122,13 +122,14 @@ class TimingFacts:
     range_window: Term
     group_wait: Term
     group_interval: Term
+    absence: Term = Term("lookback delta", 0.0, "the rule does not alert on absence")
 
     def fire(self, slack: Slack) -> Deadline:
         # A windowed function (rate, increase, ...) may need its whole window of fault-time samples
         # before it crosses the threshold, so the window counts here too (0 for instant rules).
         window = Term("range window to fill", self.range_window.seconds, self.range_window.source.replace(
             "old samples leave", "new samples fill"))
-        return Deadline("fire", (self.scrape, self.evaluation, window, self.for_,
+        return Deadline("fire", (self.scrape, self.evaluation, window, self.absence, self.for_,
                                  Term("one more evaluation", self.evaluation.seconds, "evaluation grid")), slack)
 
     def deliver(self, slack: Slack) -> Deadline:
@@ -196,4 +197,15 @@ def gather_timings(rule: AlertingRule, prometheus: PrometheusClient, alertmanage
         range_window=_longest_window(rule),
         group_wait=Term("group_wait", timings.group_wait, route),
         group_interval=Term("group_interval", timings.group_interval, route),
+        absence=_absence_term(prometheus, rule),
     )
+
+
+def _absence_term(prometheus: PrometheusClient, rule: AlertingRule) -> Term:
+    """An absent() rule sees a vanished series only after the lookback delta: Prometheus 2.42 writes
+    no staleness markers when a whole scrape job is removed, so the last sample stays visible."""
+    if "absent(" not in rule.query and "absent_over_time(" not in rule.query:
+        return Term("lookback delta", 0.0, "the rule does not alert on absence")
+    lookback = prometheus.flags().get("query.lookback-delta", "5m")
+    return Term("lookback delta", parse_duration(lookback, what="query.lookback-delta"),
+                "--query.lookback-delta, /api/v1/status/flags: a removed series stays visible this long")

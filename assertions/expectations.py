@@ -270,9 +270,14 @@ class AlertExpectation:
         return self._until(probe, limit, 0.0)
 
     def resolves(self, within: float | None = None, *, receiver: str | None = None,
-                 since: float | None = None) -> Outcome:
-        """Inactive in Prometheus and a resolved notification delivered (to ``receiver`` or where firing went)."""
+                 since: float | None = None, seen_from: float | None = None) -> Outcome:
+        """Inactive in Prometheus and a resolved notification delivered (to ``receiver`` or where firing went).
+
+        The deadline counts from ``since`` (the end of the revert); ``seen_from`` (the start of a slow
+        revert, e.g. a Prometheus reload) lets a resolution that happened while reverting count too.
+        """
         anchor = since if since is not None else self.revert_anchor()
+        window = min(seen_from, anchor) if seen_from is not None else anchor
         receiver = receiver or (self.delivered_receivers[-1] if self.delivered_receivers else None)
         deadline = Deadline.fixed("resolve", within) if within is not None else self.deadline("resolve", receiver)
         expected = f"inactive in Prometheus and a resolved notification to {receiver or 'any receiver'!r}"
@@ -288,7 +293,7 @@ class AlertExpectation:
             return bool(inactive_at)
 
         limit = anchor + deadline.seconds
-        note = self._wait_notification(receiver, "resolved", None, anchor, limit, prom_inactive)
+        note = self._wait_notification(receiver, "resolved", None, window, limit, prom_inactive)
         if note is not None and not prom_inactive():
             self._until(lambda: True if prom_inactive() else None, limit, self.poll_interval)
         if note is None or not inactive_at:
@@ -299,8 +304,9 @@ class AlertExpectation:
         ends = [a.ends_at for a in note.alerts_named(self.name, self.labels, "resolved") if a.ends_at]
         seen_inactive = min(inactive_at[0], note.received_at, *ends)
         for kind in ("resolved", "inactive"):
-            seen_inactive = self._earliest(kind, "prometheus", anchor, seen_inactive)
-        return self._pass("resolves", anchor, max(seen_inactive, note.received_at), deadline, note, expected)
+            seen_inactive = self._earliest(kind, "prometheus", window, seen_inactive)
+        # Resolved while the revert was still running counts as resolved at once.
+        return self._pass("resolves", anchor, max(anchor, seen_inactive, note.received_at), deadline, note, expected)
 
     def stays_silent(self, during: float) -> Outcome:
         """Never pending or firing for ``during`` seconds from now (polled, then checked in ``ALERTS``)."""

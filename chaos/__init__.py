@@ -10,6 +10,7 @@ from .base import DEFAULT_MAX_DURATION, Evidence, Fault, StepRecord
 from .factory import Faults
 from .guard import StackGuard
 from .journal import Journal, JournalEntry
+from .monitoring import PrometheusDropJob
 from .network import NetworkCut, NetworkLatency
 from .pg_connections import PgConnectionHold
 from .pg_counters import PgDeadlocks, PgRollbacks
@@ -46,6 +47,7 @@ __all__ = [
     "PgRollbacks",
     "PgSlowQueries",
     "PgTransactionFlood",
+    "PrometheusDropJob",
     "RedisBlockedClients",
     "RedisClientDrain",
     "RedisClientFlood",

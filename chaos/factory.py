@@ -15,6 +15,7 @@ from typing import Any
 from .app import AppDropWrites, AppErrors, AppLatency
 from .backend import Backend
 from .base import DEFAULT_MAX_DURATION, check_number
+from .monitoring import PrometheusDropJob
 from .network import NetworkCut, NetworkLatency
 from .pg_connections import PgConnectionHold
 from .pg_counters import PgDeadlocks, PgRollbacks
@@ -121,3 +122,8 @@ class Faults:
 
     def network_latency(self, dependency: str, latency_ms: float = 200.0, **kw: Any) -> NetworkLatency:
         return NetworkLatency(dependency=dependency, latency_ms=latency_ms, **self._kw(kw))
+
+    # -- the monitoring pipeline --------------------------------------------------------------------
+
+    def prometheus_drop_job(self, job: str, **kw: Any) -> PrometheusDropJob:
+        return PrometheusDropJob(job=job, **self._kw(kw))

@@ -62,7 +62,8 @@ class Addresses:
         return self.redis_url_via("redis")
 
 
-def specs(run_dir: Path, addr: Addresses, *, app_workers: int = 2, resend_delay: str = "1m") -> dict[str, ProcessSpec]:
+def specs(run_dir: Path, addr: Addresses, *, app_workers: int = 2, resend_delay: str = "1m",
+          lookback_delta: str = "5m") -> dict[str, ProcessSpec]:
     """Process specs for every component of a stack rooted at ``run_dir``."""
     logs = run_dir / "logs"
 
@@ -140,7 +141,8 @@ def specs(run_dir: Path, addr: Addresses, *, app_workers: int = 2, resend_delay:
             argv=[resolve("prometheus"), f"--config.file={run_dir / 'prometheus' / 'prometheus.yml'}",
                   f"--storage.tsdb.path={run_dir / 'prometheus' / 'data'}",
                   f"--web.listen-address={addr.address('prometheus')}", "--web.enable-lifecycle",
-                  f"--rules.alert.resend-delay={resend_delay}", "--log.level=warn"],
+                  f"--rules.alert.resend-delay={resend_delay}", f"--query.lookback-delta={lookback_delta}",
+                  "--log.level=warn"],
             log=log("prometheus"),
         ),
     }

@@ -42,6 +42,26 @@ class StackTiming:
     # would turn PostgresNotResponding into a failed scrape (and the alert would never fire).
     slow_jobs: tuple[tuple[str, str], ...] = (("postgres", "2s"),)
 
+    def min_range(self) -> float:
+        """The shortest range window a tested rule may use: several samples of the slowest job."""
+        from alertdrill.assertions.durations import parse_duration
+
+        intervals = [parse_duration(self.scrape_interval or "15s"), *(parse_duration(i) for _, i in self.slow_jobs)]
+        return self.min_range_scrapes * max(intervals)
+
+    def lookback_delta(self) -> str:
+        """Prometheus' --query.lookback-delta (default 5m), scaled like every other duration.
+
+        A scrape job removed from the configuration gets no staleness markers in Prometheus 2.42: its
+        last samples stay visible for the whole lookback, so an alert on the job's absence can only
+        fire after it. Scaled, with the range-window floor, the drill can wait for that.
+        """
+        from alertdrill.assertions.durations import format_duration
+
+        if self.time_scale == 1:
+            return "5m"
+        return format_duration(max(300.0 / self.time_scale, self.min_range()))
+
     @classmethod
     def production(cls) -> StackTiming:
         return cls(time_scale=1.0, scrape_interval="", evaluation_interval="", group_wait="",
@@ -138,12 +158,9 @@ def render_rules(
     overrides: Mapping[str, RuleTiming] | None = None,
 ) -> list[Difference]:
     """Write the scaled copy of each rule file into ``out_dir``; return what changed."""
-    from alertdrill.assertions.durations import parse_duration
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    # The slowest job sets the floor: a window must hold several of its samples too.
-    slowest = max([parse_duration(timing.scrape_interval or "15s"), *(parse_duration(i) for _, i in timing.slow_jobs)])
-    min_range = timing.min_range_scrapes * slowest
+    min_range = timing.min_range()
     diffs: list[Difference] = []
     names: set[str] = set()
     for path in rule_files:

@@ -15,7 +15,7 @@ from alertdrill.assertions.promql import Selector, selectors
 from alertdrill.errors import ConfigError
 from alertdrill.lint.findings import Finding, listing
 from alertdrill.lint.labels import LabelShapes
-from alertdrill.lint.promql import RULE_METRICS, parse_promql
+from alertdrill.lint.promql import RULE_METRICS, Binary, Call, Node, Paren, parse_promql
 from alertdrill.lint.rules import Rule
 
 __all__ = ["LiveSeries", "check_joins", "check_selectors"]
@@ -96,10 +96,20 @@ def check_joins(rule: Rule, live: LiveSeries, group_by: Sequence[str] = ()) -> l
         return [rule.finding("warning", "join", f"cannot follow labels through the expression ({exc})",
                              "report the expression to alertdrill's maintainers")]
     out = [rule.finding(p.level, "join", p.problem, p.fix) for p in shapes.problems]
-    if shape.series and not shapes.problems:
+    if shape.series and not shapes.problems and not is_absence(parse_promql(rule.expr)):
         lacking = [n for n in group_by if n not in rule.labels and any(n not in s for s in shape.series)]
         if lacking:
             out.append(rule.finding("warning", "join", f"its alerts lack {listing(lacking)}, which "
                                     "Alertmanager groups and inhibits by: instances merge into one notification",
                                     f"keep {listing(lacking)} in the result (by ({listing(lacking)}) / on (...))"))
     return out
+
+
+def is_absence(node: Node) -> bool:
+    """An expression made only of absent()/absent_over_time() calls: its alerts are about a missing
+    series, whose only labels are the selector's, so there is no instance to keep."""
+    if isinstance(node, Paren):
+        return is_absence(node.expr)
+    if isinstance(node, Binary) and node.op == "or":
+        return is_absence(node.lhs) and is_absence(node.rhs)
+    return isinstance(node, Call) and node.func in ("absent", "absent_over_time")

@@ -382,6 +382,7 @@ class ComposeStack:
             "ALERTDRILL_APP_FAULT_DIR": str(run / "app"),
             "ALERTDRILL_LINKS_DIR": str(self._links_dir(run)),
             "ALERTDRILL_RESEND_DELAY": format_duration(max(1.0, 60.0 / info.time_scale)),
+            "ALERTDRILL_LOOKBACK_DELTA": self.timing.lookback_delta(),
         })
         return env
 

@@ -246,7 +246,11 @@ class NativeStack:
         _reset_dir(run / "app" / "metrics")
         differences = self._render_configs(addr)
         resend = format_duration(max(1.0, 60.0 / self.timing.time_scale))
-        process_specs = specs(run, addr, app_workers=self.app_workers, resend_delay=resend)
+        lookback = self.timing.lookback_delta()
+        process_specs = specs(run, addr, app_workers=self.app_workers, resend_delay=resend, lookback_delta=lookback)
+        if lookback != "5m":
+            differences.append(Difference("*", "prometheus --query.lookback-delta", "5m", lookback,
+                                          "time scale; a dropped scrape job stays visible for the lookback"))
         self.info = info = StackInfo(
             name=self.name,
             run_dir=str(run),

@@ -50,7 +50,8 @@ def test_switch_alert_fires_is_delivered_and_resolves_within_computed_deadlines(
 
     # Deadlines come from the live config: 1 s scrape, 1 s evaluation, for 2 s, group_wait/interval 1 s.
     terms = {t.name: t.seconds for t in deliver.terms}
-    assert terms == {"scrape interval": 1, "evaluation interval": 1, "range window to fill": 0, "for": 2,
+    assert terms == {"scrape interval": 1, "evaluation interval": 1, "range window to fill": 0, "lookback delta": 0,
+                     "for": 2,
                      "one more evaluation": 1, "group_wait": 1}
     assert "job 'switch'" in deliver.explain()
     minimum = {"fire": 1 + 1 + 2, "deliver": 1 + 1 + 2 + 1, "resolve": 1 + 1 + 1}

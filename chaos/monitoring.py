@@ -1,0 +1,105 @@
+"""Faults on the monitoring pipeline itself: a scrape job that disappears from Prometheus.
+
+Dropping a job from the configuration (a rename, a bad merge, broken discovery) removes its `up`
+series instead of setting it to 0, so only an alert on absence can notice. The fault rewrites the
+stack's rendered prometheus.yml without the job and reloads Prometheus (POST /-/reload); revert
+writes the original text back, reloads, and waits until the job is scraped again.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import requests
+import yaml
+
+from alertdrill.errors import ConfigError, FaultInjectError
+
+from .backend import Backend
+from .base import DEFAULT_MAX_DURATION, Fault, poll
+from .registry import register
+
+__all__ = ["PrometheusDropJob"]
+
+HTTP_TIMEOUT = 10.0
+#: Prometheus hands changed targets to its scrape manager at most every 5 s, then scrapes once more.
+TARGETS_TIMEOUT = 20.0
+
+
+@register
+class PrometheusDropJob(Fault):
+    """Prometheus stops scraping ``job``: the job is removed from its configuration and reloaded."""
+
+    kind = "prometheus-drop-job"
+    needs_local_stack = True  # the rendered configuration lives in the stack's run directory
+
+    def __init__(self, *, backend: Backend, job: str, max_duration: float = DEFAULT_MAX_DURATION) -> None:
+        super().__init__(backend=backend, max_duration=max_duration)
+        self.job = job
+        self.path = Path(self.info.run_dir) / "prometheus" / "prometheus.yml"
+        self.url = self.guard.http_url(self.info.prometheus_url, "prometheus")
+        jobs = self._jobs(self._load(self.path.read_text()))
+        if job not in jobs:
+            raise ConfigError(f"Prometheus has no scrape job {job!r}; jobs: {', '.join(sorted(jobs))}")
+        if job == "prometheus":
+            raise ConfigError("dropping the prometheus job would hide nothing: choose a job Prometheus scrapes "
+                              f"elsewhere ({', '.join(sorted(j for j in jobs if j != 'prometheus'))})")
+
+    def params(self) -> dict[str, Any]:
+        return {"job": self.job}
+
+    def target(self) -> dict[str, Any]:
+        return {"stack": self.info.name, "prometheus": self.url, "job": self.job}
+
+    @staticmethod
+    def _load(text: str) -> dict[str, Any]:
+        return yaml.safe_load(text) or {}
+
+    @staticmethod
+    def _jobs(config: dict[str, Any]) -> set[str]:
+        return {j.get("job_name") for j in config.get("scrape_configs") or []}
+
+    def _read_original(self) -> dict[str, Any]:
+        return {"config": self.path.read_text()}
+
+    def _write_and_reload(self, text: str) -> None:
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        tmp.write_text(text)
+        tmp.replace(self.path)
+        response = requests.post(self.url + "/-/reload", timeout=HTTP_TIMEOUT)
+        if response.status_code != 200:
+            raise FaultInjectError(f"Prometheus refused the reload: HTTP {response.status_code} {response.text[:200]}")
+
+    def _targets(self) -> list[dict[str, Any]]:
+        data = requests.get(self.url + "/api/v1/targets", timeout=HTTP_TIMEOUT).json()["data"]["activeTargets"]
+        return [t for t in data if t["labels"].get("job") == self.job]
+
+    def _up_series(self) -> int:
+        data = requests.get(self.url + "/api/v1/query", params={"query": f'up{{job="{self.job}"}}'},
+                            timeout=HTTP_TIMEOUT).json()["data"]["result"]
+        return len(data)
+
+    def _inject(self) -> None:
+        config = self._load(self.original["config"])
+        config["scrape_configs"] = [j for j in config["scrape_configs"] if j.get("job_name") != self.job]
+        self._write_and_reload(yaml.safe_dump(config, sort_keys=False))
+        # The targets go first; the stopped scrape loop then marks their series stale.
+        poll(lambda: not self._targets() and not self._up_series(), timeout=TARGETS_TIMEOUT, interval=0.2,
+             what=f"Prometheus dropping the {self.job} targets and their up series")
+
+    def _prove(self) -> tuple[str, dict[str, Any]]:
+        targets, series = self._targets(), self._up_series()
+        facts = {"job": self.job, "targets": len(targets), "up_series": series}
+        if targets or series:
+            raise self.not_in_effect(f"Prometheus still has {len(targets)} {self.job} target(s) and {series} "
+                                     f"`up` series for it", **facts)
+        return f"Prometheus scrapes no {self.job} target and has no up{{job=\"{self.job}\"}} series", facts
+
+    def _revert(self) -> str:
+        self._write_and_reload(self.original["config"])
+        poll(lambda: [t["health"] for t in self._targets()], timeout=TARGETS_TIMEOUT, interval=0.2,
+             accept=lambda health: bool(health) and all(h == "up" for h in health),
+             what=f"Prometheus scraping the {self.job} job again")
+        return f"the {self.job} job is scraped again"

@@ -1,0 +1,34 @@
+"""A scrape job dropped from the real Prometheus: its targets and `up` series vanish, and come back."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from alertdrill.errors import ConfigError
+
+pytestmark = pytest.mark.integration
+
+
+def _jobs(stack_info) -> dict[str, str]:
+    targets = requests.get(stack_info.prometheus_url + "/api/v1/targets", timeout=10).json()["data"]["activeTargets"]
+    return {t["labels"]["job"]: t["health"] for t in targets}
+
+
+def test_dropped_job_disappears_and_is_scraped_again_after_revert(faults, stack_info):
+    with open(f"{stack_info.run_dir}/prometheus/prometheus.yml") as handle:
+        before = handle.read()
+    with faults.prometheus_drop_job("redis") as fault:
+        evidence = fault.prove()
+        assert evidence.facts == {"job": "redis", "targets": 0, "up_series": 0}
+        assert "redis" not in _jobs(stack_info)
+    with open(f"{stack_info.run_dir}/prometheus/prometheus.yml") as handle:
+        assert handle.read() == before
+    assert _jobs(stack_info)["redis"] == "up"
+
+
+def test_unknown_and_self_jobs_are_refused(faults):
+    with pytest.raises(ConfigError, match="Prometheus has no scrape job 'nope'; jobs: "):
+        faults.prometheus_drop_job("nope")
+    with pytest.raises(ConfigError, match="dropping the prometheus job would hide nothing"):
+        faults.prometheus_drop_job("prometheus")
