@@ -115,6 +115,12 @@ class ServiceFault(Fault):
     def _revert(self) -> str:
         return self._ensure_running()
 
+    def _wait_port_closed(self) -> None:
+        """Return once the component's port refuses connections (the kernel frees it after the last
+        holder exits); a port that stays open means something else holds it, and the fault failed."""
+        poll(lambda: not port_open(self._port()), timeout=5.0, interval=0.05,
+             what=f"port {self._port()} of {self.component} refusing connections")
+
     def _gone_facts(self) -> dict[str, Any]:
         proc = self.backend.process(self.component)
         states = group_states(proc.pid) if self.local and proc.pid > 0 else {}
@@ -140,6 +146,7 @@ class ServiceStop(ServiceFault):
 
     def _inject(self) -> None:
         self.backend.stop_component(self.component)
+        self._wait_port_closed()
 
     def _prove(self) -> tuple[str, dict[str, Any]]:
         summary, facts = self._prove_gone()
@@ -155,6 +162,7 @@ class ServiceKill(ServiceFault):
 
     def _inject(self) -> None:
         self.backend.stop_component(self.component, kill=True)
+        self._wait_port_closed()
 
     def _prove(self) -> tuple[str, dict[str, Any]]:
         summary, facts = self._prove_gone()
@@ -206,6 +214,7 @@ class ServiceRestart(ServiceFault):
 
     def _inject(self) -> None:
         self.backend.stop_component(self.component)
+        self._wait_port_closed()
         new = self.backend.start_component(self.component, timeout=READY_TIMEOUT)
         self.resources["new_pid"] = new.pid
 

@@ -84,9 +84,14 @@ class RunningProcess:
     def signal_group(self, sig: int) -> bool:
         """Send ``sig`` to every process of the component (see :meth:`tree`); False if it is gone."""
         members = self.tree()
-        for pid in members:
+        # The leader first: a supervisor (gunicorn's arbiter) that sees a child die forks a new one,
+        # which a later signal to the old snapshot would miss.
+        for pid in sorted(members, key=lambda p: p != self.pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, sig)
+        if sig == signal.SIGKILL:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.pid, signal.SIGKILL)  # anything forked meanwhile stayed in the group
         return bool(members)
 
     def group_alive(self) -> bool:
