@@ -57,7 +57,9 @@ def test_up_status_second_up_down(home):
         for key in ("prometheus_url", "alertmanager_url", "app_url", "postgres_dsn", "redis_url"):
             assert data[key].split("://")[1].startswith("127.0.0.1:") or "@127.0.0.1:" in data[key]
         pids = list(data["pids"].values())
-        assert len(pids) == 8 and not set(pids) - set(_pids_alive(pids))
+        from alertdrill.stack.components import COMPONENTS
+
+        assert len(pids) == len(COMPONENTS) and not set(pids) - set(_pids_alive(pids))
 
         again = _cli(*home, "up")
         assert again.returncode != 0
