@@ -234,19 +234,12 @@ def group_states(pgid: int) -> dict[int, str]:
 
 
 def _group_has_live_member(pgid: int) -> bool:
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            raw = (entry / "stat").read_text()
-        except (FileNotFoundError, ProcessLookupError, PermissionError):
-            continue
-        rest = raw[raw.rindex(")") + 2 :].split()
-        if int(rest[2]) == pgid and rest[0] not in ("Z", "X"):
-            return True
-        if int(rest[2]) == pgid:
-            _reap(int(entry.name))
-    return False
+    """Any process of group ``pgid`` that is not a zombie (zombies of our own children are reaped)."""
+    states = group_states(pgid)
+    for pid, state in states.items():
+        if state in ("Z", "X"):
+            _reap(pid)
+    return any(state not in ("Z", "X") for state in states.values())
 
 
 def log_tail(path: str | Path, lines: int = 15) -> str:
