@@ -107,6 +107,8 @@ def _classify(step: str, contract: AlertContract, exc: BaseException) -> str:
         "resolve": "did not resolve",
         "flapping": "flapped",
     }
+    if step == "silent":
+        return str(exc)  # names the scenario and every alert that should have stayed silent
     return f"{contract.title} {reasons.get(step, step)}: {exc}"
 
 
@@ -186,6 +188,7 @@ def run_drill(
                 reverting_at = timeline.mark("reverting", scenario.fault).time
                 fault.__exit__(None, None, None)
                 result.reverted_at = timeline.mark("reverted", scenario.fault).time
+        current = ("silent", scenario.alerts[0])
         with steps.step("silent: no must-stay-silent alert fired during the fault") as record:
             result.silent_checked = list(scenario.silent)
             fired = _fired_between(observers.prometheus, scenario.silent, result.injected_at, result.reverted_at)

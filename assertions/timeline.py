@@ -81,6 +81,7 @@ class Timeline:
         self._lock = threading.Lock()
         self._observing = threading.RLock()
         self._state: dict[tuple[str, str, _LabelKey], str] = {}
+        self._resolved_at: dict[tuple[str, str, _LabelKey], float] = {}
         self._baseline: set[str] = set()
         self._errors: dict[str, str] = {}
         self._stop = threading.Event()
@@ -125,11 +126,13 @@ class Timeline:
             kind = "inactive" if source == "prometheus" and before == "pending" else "resolved"
             self.record(source, kind, alert=key[1], labels=dict(key[2]), detail=f"was {before}", at=at)
 
-    def observe_prometheus(self, alerts: Iterable[ActiveAlert], at: float | None = None) -> None:
+    def observe_prometheus(self, alerts: Iterable[ActiveAlert], at: float | None = None, *,
+                           asked: float | None = None) -> None:
         """Record Prometheus state changes given one ``/api/v1/alerts`` answer.
 
         ``pending`` is stamped with the alert's ``activeAt`` (Prometheus' own evaluation time), other
-        changes with the observation time ``at``.
+        changes with the observation time ``at``. An answer to a request sent (``asked``) before a
+        resolved notification's ``endsAt`` is older than that resolution and cannot undo it.
         """
         at = self.clock() if at is None else at
         with self._observing:
@@ -137,7 +140,11 @@ class Timeline:
             for alert in alerts:
                 if not self._watching(alert.name):
                     continue
-                seen.add(("prometheus", alert.name, _key(alert.labels)))
+                key = ("prometheus", alert.name, _key(alert.labels))
+                resolved_at = self._resolved_at.get(key)
+                if asked is not None and resolved_at is not None and asked <= resolved_at:
+                    continue  # a stale answer: the notification already told us it resolved
+                seen.add(key)
                 exact = alert.state == "pending" and alert.active_at is not None and alert.active_at <= at
                 when = alert.active_at if exact and alert.active_at is not None else at
                 detail = f"value={alert.value:g}" + (" (at activeAt)" if exact else "")
@@ -181,6 +188,8 @@ class Timeline:
                 self.record("sink", kind, alert=alert.name, labels=alert.labels, at=note.received_at,
                             detail=f"receiver={note.receiver} seq={note.seq} group status={note.status}")
                 key = ("prometheus", alert.name, _key(alert.labels))
+                if kind == "resolved" and alert.ends_at:
+                    self._resolved_at[key] = alert.ends_at
                 if kind == "resolved" and alert.ends_at and self._state.get(key) == "firing":
                     del self._state[key]
                     self.record("prometheus", "resolved", alert=alert.name, labels=alert.labels, at=alert.ends_at,
@@ -194,13 +203,17 @@ class Timeline:
                                         ("alertmanager", self.alertmanager, self.observe_alertmanager)):
             if client is None:
                 continue
+            asked = self.clock()
             try:
                 alerts = client.alerts()
             except ObservationError as exc:
                 self._error(source, str(exc))
                 continue
             self._errors.pop(source, None)
-            observe(alerts, self.clock())
+            if source == "prometheus":
+                self.observe_prometheus(alerts, self.clock(), asked=asked)
+            else:
+                observe(alerts, self.clock())
 
     def _error(self, source: str, message: str) -> None:
         if self._errors.get(source) != message:

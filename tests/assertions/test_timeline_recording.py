@@ -164,3 +164,16 @@ def test_no_flapping_fails_on_two_episodes_in_one_fault_window():
     with pytest.raises(ExpectationError, match=r"fired 2 times in fault window 2: \{job=\"postgres\", "
                                                r"severity=\"critical\"\} x2"):
         alert.no_flapping()
+
+
+def test_a_poll_answer_older_than_a_resolution_does_not_count_as_firing_again():
+    """Seen in a drill: a resolved notification arrives while an /api/v1/alerts request that was sent
+    before the resolution is still in flight; its stale 'firing' must not open a second episode."""
+    tl = Timeline(alerts=["PostgresDown"])
+    tl.observe_prometheus([prom("firing")], at=102.0, asked=101.9)
+    resolved = NotifiedAlert(dict(LABELS), {}, "resolved", 100.0, 108.0, "fp1")
+    tl.observe_notification(Notification(8, 108.2, "pager", "pager", "resolved", "g", (resolved,)))
+    tl.observe_prometheus([prom("firing")], at=108.3, asked=107.95)  # sent before endsAt: stale
+    assert [e.kind for e in tl.events(source="prometheus")] == ["firing", "resolved"]
+    tl.observe_prometheus([prom("firing", active_at=120.0)], at=121.0, asked=120.9)  # a new episode
+    assert [e.kind for e in tl.events(source="prometheus")] == ["firing", "resolved", "firing"]
