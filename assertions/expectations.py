@@ -329,15 +329,23 @@ class AlertExpectation:
         return self._pass("stays_silent", start, end, None)
 
     def no_flapping(self) -> Outcome:
-        """At most one firing episode per label set per fault window (from each ``injected`` mark)."""
+        """At most one firing episode per label set per fault window.
+
+        A window runs from an ``injected`` mark to the ``reverting`` mark that ends it (or the next
+        injection). What happens while a fault is being undone is judged by :meth:`resolves`: undoing
+        a configuration fault reloads Prometheus, which can show a resolved alert for one more
+        evaluation without notifying anyone again.
+        """
         if self.timeline is None:
             raise ConfigError(f"no_flapping() on {self.title} needs a timeline")
         starts = [e.time for e in self.timeline.events(source="fault", kind="injected")] or [float("-inf")]
         starts[0] = float("-inf")
+        reverts = [e.time for e in self.timeline.events(source="fault", kind="reverting")]
         firing = [e for e in self.timeline.events(self.name, source="prometheus", kind="firing", labels=self.labels)
                   if e.alert == self.name]
         for i, begin in enumerate(starts):
             end = starts[i + 1] if i + 1 < len(starts) else float("inf")
+            end = min([r for r in reverts if begin <= r < end] or [end])
             episodes: dict[str, int] = {}
             for event in firing:
                 if begin <= event.time < end:

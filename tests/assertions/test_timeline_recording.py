@@ -166,6 +166,24 @@ def test_no_flapping_fails_on_two_episodes_in_one_fault_window():
         alert.no_flapping()
 
 
+def test_a_blip_while_the_fault_is_being_undone_is_not_flapping_but_one_before_is():
+    """Undoing a configuration fault reloads Prometheus, which can show the resolved alert once more."""
+    tl = Timeline(alerts=["PostgresDown"])
+    tl.record("fault", "injected", at=1000.0)
+    tl.observe_prometheus([prom("firing")], at=1005.0)
+    tl.record("fault", "reverting", at=1010.0)
+    tl.observe_prometheus([], at=1012.0)
+    tl.observe_prometheus([prom("firing")], at=1012.2)  # the blip during the revert
+    tl.observe_prometheus([], at=1013.0)
+    tl.record("fault", "reverted", at=1014.0)
+    alert = expect_alert("PostgresDown", prometheus=RuleOnly(), alertmanager=None, sink_client=None, timeline=tl)
+    assert alert.no_flapping().check == "no_flapping"
+    tl.observe_prometheus([], at=1003.0)  # add a second episode inside the fault window itself
+    tl.record("prometheus", "firing", alert="PostgresDown", labels=LABELS, at=1007.0)
+    with pytest.raises(ExpectationError, match="fired 2 times in fault window 1"):
+        alert.no_flapping()
+
+
 def test_a_poll_answer_older_than_a_resolution_does_not_count_as_firing_again():
     """Seen in a drill: a resolved notification arrives while an /api/v1/alerts request that was sent
     before the resolution is still in flight; its stale 'firing' must not open a second episode."""
