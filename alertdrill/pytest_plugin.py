@@ -163,9 +163,18 @@ def drill_results(pytestconfig: pytest.Config) -> list:
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
+    import signal
     import time
 
     session.config.stash[STARTED_KEY] = time.time()
+    # SIGTERM (a CI job cancelled, `kill`) ends the session like Ctrl-C: fixtures tear down, faults
+    # revert, the stack and the load stop. Python's default would exit on the spot and leave them.
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _terminate)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
