@@ -184,6 +184,8 @@ def render_report(results_dir: Path, output_dir: Path, *, summary_path: Path | N
                   junit_path: Path | None = None, catalogue_path: Path | None = None, renderer: str = "auto",
                   tools_dir: Path | None = None, runbook: Path = RUNBOOK) -> RenderedReport:
     """Render the Allure report and the summary page; ReportError (one line) when that is impossible."""
+    # Allure runs in a scratch directory: relative paths must not be resolved against that.
+    results_dir, output_dir = Path(results_dir).resolve(), Path(output_dir).resolve()
     results = read_results(results_dir)
     chosen = find_renderer(renderer, tools_dir=tools_dir)
     summary = _summary(summary_path)

@@ -8,6 +8,7 @@ Screenshots are kept in ``reports/screenshots/`` (printed), because a report is 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -61,8 +62,10 @@ def rendered(real_run: Path, tmp_path_factory: pytest.TempPathFactory):
     if find_node() is None:
         pytest.skip("Node.js >= 18 is needed to render the Allure 3 report (apt-get install -y nodejs npm)")
     out = tmp_path_factory.mktemp("html")
-    return render_report(real_run / "allure-results", out, summary_path=real_run / "summary.json",
-                         junit_path=real_run / "junit.xml")
+    # Relative paths, as `make chaos` passes them (Allure itself runs in a scratch directory).
+    with contextlib.chdir(real_run):
+        return render_report(Path("allure-results"), Path(os.path.relpath(out, real_run)),
+                             summary_path=Path("summary.json"), junit_path=Path("junit.xml"))
 
 
 def test_the_run_wrote_allure_results_junit_and_summary(real_run: Path) -> None:
