@@ -51,8 +51,6 @@ class Scenario:
     params: dict[str, Any]
     alerts: tuple[AlertContract, ...]
     silent: tuple[str, ...] = ()
-    load: str = "steady"
-    needs: tuple[str, ...] = ()
     #: The scrape target whose address the alerts' ``instance`` label must carry (a stack component).
     instance: str | None = None
 
@@ -164,8 +162,6 @@ def _scenario(raw: Any, index: int, path: Path) -> Scenario:
         params={k: v for k, v in fault.items() if k != "kind"},
         alerts=alerts,
         silent=tuple(raw.get("silent") or ()),
-        load=str(raw.get("load", "steady")),
-        needs=tuple(raw.get("needs") or ()),
         instance=raw.get("instance"),
     )
 

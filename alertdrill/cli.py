@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from alertdrill.errors import AlertdrillError, ConfigError, StackNotRunningError
+from alertdrill.errors import AlertdrillError, StackNotRunningError
 
 __all__ = ["main"]
 
@@ -154,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StackNotRunningError as exc:
         print(f"alertdrill: {exc}", file=sys.stderr)
         return 1
-    except (AlertdrillError, ConfigError) as exc:
+    except AlertdrillError as exc:
         print(f"alertdrill: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from alertdrill.errors import ConfigError
@@ -44,4 +44,3 @@ class RunSettings:
     external_config: str | None = None
     #: Where a promtool replay of every passed drill goes (``--record``); None: nothing is recorded.
     record_dir: Path | None = None
-    extra: dict = field(default_factory=dict)

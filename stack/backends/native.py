@@ -13,6 +13,7 @@ import contextlib
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Mapping
@@ -154,19 +155,13 @@ class NativeStack:
 
     def stop_component(self, component: str, *, kill: bool = False) -> None:
         """Stop (SIGTERM-like, or SIGKILL with ``kill``) every process of ``component``."""
-        import signal
-
         proc = self.process(component)
         proc.stop(STOP_TIMEOUT, sig=int(signal.SIGKILL) if kill else None)
 
     def pause_component(self, component: str) -> None:
-        import signal
-
         self.process(component).signal_group(signal.SIGSTOP)
 
     def resume_component(self, component: str) -> None:
-        import signal
-
         self.process(component).signal_group(signal.SIGCONT)
 
     def start_component(self, component: str, *, timeout: float = 30.0) -> RunningProcess:
