@@ -95,7 +95,8 @@ def test_summary_and_scenario_render_in_chromium(rendered, tmp_path: Path) -> No
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with Chromium(binary, user_data_dir=tmp_path / "chromium") as browser:
         browser.open(rendered.index.as_uri())
-        assert browser.wait_for(PLOTS_JS) >= 2  # one plot per drill, as loaded images
+        # One plot per drill, as loaded images: wait for both, not for the first one to appear.
+        assert browser.wait_for(f"{PLOTS_JS} >= 2")
         summary = browser.evaluate(TEXT_JS)
         for expected in ("alert contracts passed", "1/2", "redis-down", "redis-down-no-fault", "RedisDown",
                          "never fired", "Coverage", "JUnit XML", "LATE" if "LATE" in summary else "ok"):
