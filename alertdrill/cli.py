@@ -25,16 +25,6 @@ def _stack(args: argparse.Namespace, **kwargs):
     return NativeStack(name=args.name, home=home, **kwargs)
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be > 0")
-    return value
-
-
 def cmd_up(args: argparse.Namespace) -> int:
     from alertdrill.chaos.recovery import recover_run_dir
     from alertdrill.stack.rendering import StackTiming
@@ -53,9 +43,11 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def _timing(args: argparse.Namespace, timing_cls):
+    from alertdrill.settings import time_scale_setting
+
     if args.production_timing:
         return timing_cls.production()
-    return timing_cls(time_scale=args.time_scale)
+    return timing_cls(time_scale=time_scale_setting(args.time_scale))
 
 
 def cmd_down(args: argparse.Namespace) -> int:
@@ -93,17 +85,44 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_recover(args: argparse.Namespace) -> int:
     from alertdrill.chaos.recovery import recover_run_dir
 
-    run_dir = _stack(args).run_dir
-    lines = recover_run_dir(run_dir)
+    stack = _stack(args)
+    lines = recover_run_dir(stack.run_dir)
     for line in lines:
         print(f"reverted: {line}")
-    if not lines:
-        print(f"nothing to recover in {run_dir}")
+    orphan = orphaned_owner(stack.run_dir)
+    if orphan is not None:
+        stack.stop()
+        print(f"stopped the stack in {stack.run_dir}: the test session that started it (pid {orphan}) is gone")
+    elif not lines:
+        print(f"nothing to recover in {stack.run_dir}")
     return 0
 
 
+def orphaned_owner(run_dir: Path) -> int | None:
+    """The pid of the session that started the stack in ``run_dir`` when it has died, else None.
+
+    Stacks started by `alertdrill up` have no owner and run until `alertdrill down`."""
+    from alertdrill.stack.process import process_start_ticks
+    from alertdrill.stack.state import STATE_FILE, read_state
+
+    if not (run_dir / STATE_FILE).exists():
+        return None
+    try:
+        owner = read_state(run_dir).owner_pid
+    except StackNotRunningError:
+        return None
+    return owner if owner is not None and process_start_ticks(owner) is None else None
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """Usage errors as one line (``alertdrill up: error: ...; see --help``), exit status 2."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}; see `{self.prog} --help`\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="alertdrill", description=__doc__.splitlines()[0])
+    parser = _OneLineParser(prog="alertdrill", description=__doc__.splitlines()[0])
     parser.add_argument("--name", default=os.environ.get("ALERTDRILL_STACK", "default"),
                         help="stack name, a directory under --home (default: %(default)s)")
     parser.add_argument("--home", default=None,
@@ -111,8 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     up = sub.add_parser("up", help="start the native stack and wait until every target is healthy")
-    up.add_argument("--time-scale", type=_positive_float, default=60.0,
-                    help="divide rule durations by this factor; 1 = production timing (default: %(default)s)")
+    up.add_argument("--time-scale", default=None,
+                    help="divide rule durations by this factor; 1 = production timing "
+                         "(default: $ALERTDRILL_TIME_SCALE or 60)")
     up.add_argument("--production-timing", action="store_true",
                     help="keep every shipped interval and duration (slow; for pre-release checks)")
     up.add_argument("--rules", action="append", type=Path, metavar="PATH",
@@ -150,6 +170,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if getattr(args, "allow_remote", False):
+            from alertdrill.netpolicy import allow_remote
+
+            allow_remote()
         return int(args.func(args) or 0)
     except StackNotRunningError as exc:
         print(f"alertdrill: {exc}", file=sys.stderr)

@@ -29,6 +29,9 @@ def register(subparsers) -> None:
                       help="skip the checks against the live Prometheus (selectors, joins)")
     lint.add_argument("--prometheus-url", metavar="URL",
                       help="the live Prometheus to check against (default: the --name stack's)")
+    lint.add_argument("--allow-remote", action="store_true",
+                      help="let --prometheus-url point off this machine (default: loopback only; "
+                           "env ALERTDRILL_ALLOW_REMOTE=1)")
     lint.add_argument("--alertmanager-config", type=Path, default=layout.ALERTMANAGER_CONFIG, metavar="PATH",
                       help="Alertmanager config to check routing and receivers in (default: the shipped one)")
     lint.add_argument("--runbook-root", type=Path, default=layout.STACK_DIR.parent, metavar="DIR",
@@ -39,9 +42,9 @@ def register(subparsers) -> None:
 def _prometheus_url(args: argparse.Namespace) -> str:
     if args.prometheus_url:
         return args.prometheus_url
-    from alertdrill.stack.state import default_home, read_state
+    from alertdrill.stack.state import check_home, read_state
 
-    run_dir = (Path(args.home) if args.home else default_home()) / args.name
+    run_dir = check_home(Path(args.home) if args.home else None) / args.name
     try:
         return read_state(run_dir).prometheus_url
     except StackNotRunningError as exc:

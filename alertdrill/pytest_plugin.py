@@ -15,18 +15,23 @@ from pathlib import Path
 import pytest
 
 from alertdrill.catalogue import DEFAULT_CATALOGUE, Catalogue, load_catalogue
-from alertdrill.settings import DEFAULT_TIME_SCALE, RunSettings, env_float
+from alertdrill.errors import AlertdrillError, ConfigError
+from alertdrill.netpolicy import allow_remote
+from alertdrill.session_lock import SessionLock
+from alertdrill.settings import ALLOW_REMOTE_ENV, DEFAULT_TIME_SCALE, RunSettings, env_flag, time_scale_setting
+from alertdrill.stack.state import check_home, make_home
 
 #: Load fixtures (load_run, load_artifacts_dir) come with the plugin.
 pytest_plugins = ["alertdrill.locustfiles.fixtures"]
 
 RESULTS_KEY = pytest.StashKey[list]()
 STARTED_KEY = pytest.StashKey[float]()
+LOCK_KEY = pytest.StashKey[SessionLock]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("alertdrill", "alertdrill: prove documented alerts")
-    group.addoption("--time-scale", type=float, default=None,
+    group.addoption("--time-scale", default=None,
                     help=f"divide rule durations by this (env ALERTDRILL_TIME_SCALE, default {DEFAULT_TIME_SCALE:g}); "
                          "1 = production timing")
     group.addoption("--rules", action="append", default=None, metavar="PATH",
@@ -48,27 +53,77 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="YAML/JSON file with the external stack's URLs and DSNs")
     group.addoption("--report-dir", default=None, metavar="DIR",
                     help="where the summary and artifacts go (env ALERTDRILL_REPORT_DIR, default reports)")
+    group.addoption("--allow-remote", action="store_true", default=None,
+                    help="let the external backend and clients contact addresses off this machine "
+                         "(env ALERTDRILL_ALLOW_REMOTE=1; default: loopback only)")
     group.addoption("--record", default=None, metavar="DIR",
                     help="write a promtool replay of every passed drill to DIR/<scenario>/ "
                          "(env ALERTDRILL_RECORD_DIR; e.g. reports/recordings)")
 
 
 def _settings(config: pytest.Config) -> RunSettings:
-    time_scale = config.getoption("--time-scale") or env_float("ALERTDRILL_TIME_SCALE", DEFAULT_TIME_SCALE)
+    """Options > environment > defaults, every value validated (ConfigError naming the option)."""
     rules = config.getoption("--rules") or [p for p in os.environ.get("ALERTDRILL_RULES", "").split(":") if p]
     record = config.getoption("--record") or os.environ.get("ALERTDRILL_RECORD_DIR")
     return RunSettings(
-        time_scale=time_scale,
+        time_scale=time_scale_setting(config.getoption("--time-scale")),
         rule_files=tuple(Path(p).resolve() for p in rules),
         stack_name=config.getoption("--stack-name") or os.environ.get("ALERTDRILL_STACK_NAME", "pytest"),
-        load_workers=config.getoption("--load-workers") or int(os.environ.get("ALERTDRILL_LOAD_WORKERS", "0")),
+        load_workers=_load_workers(config.getoption("--load-workers")),
         strict_coverage=bool(config.getoption("--strict-coverage")),
         catalogue=Path(config.getoption("--catalogue") or os.environ.get("ALERTDRILL_CATALOGUE") or DEFAULT_CATALOGUE),
         report_dir=Path(config.getoption("--report-dir") or os.environ.get("ALERTDRILL_REPORT_DIR") or "reports"),
         record_dir=Path(record) if record else None,
         backend=config.getoption("--backend") or os.environ.get("ALERTDRILL_BACKEND") or "native",
         external_config=config.getoption("--external-config") or os.environ.get("ALERTDRILL_EXTERNAL_CONFIG"),
+        allow_remote=bool(config.getoption("--allow-remote")) or env_flag(ALLOW_REMOTE_ENV),
     )
+
+
+def _load_workers(option: int | None) -> int:
+    if option is not None:
+        value, source = option, "--load-workers"
+    else:
+        raw = os.environ.get("ALERTDRILL_LOAD_WORKERS", "0") or "0"
+        source = "ALERTDRILL_LOAD_WORKERS"
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError(f"{source}={raw!r} is not a whole number; set it to 0 (local) or more") from None
+    if value < 0:
+        raise ConfigError(f"{source} {value} must be 0 (local) or more")
+    return value
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Bad settings end the session here with one line, before anything (Allure's clean-up, a stack)
+    runs; then this session locks its stack and report directory so a second session refuses at once."""
+    try:
+        settings = _settings(config)
+        home = check_home(settings.home)
+    except AlertdrillError as exc:
+        raise pytest.UsageError(f"alertdrill: {exc}") from None
+    if settings.allow_remote:
+        allow_remote()  # read by every client, in this process and the ones it starts
+    if hasattr(config, "workerinput"):
+        return  # an xdist worker: its controller holds the session's locks
+    lock = SessionLock({
+        f"stack {settings.stack_name!r}": home / f"{settings.stack_name}.session.lock",
+        f"report directory {settings.report_dir}": settings.report_dir / ".session.lock",
+    })
+    try:
+        make_home(home, explicit=settings.home is not None)
+        lock.acquire()
+    except AlertdrillError as exc:
+        raise pytest.UsageError(f"alertdrill: {exc}") from None
+    config.stash[LOCK_KEY] = lock
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    lock = config.stash.get(LOCK_KEY, None)
+    if lock is not None:
+        lock.release()
 
 
 @pytest.fixture(scope="session")

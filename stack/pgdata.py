@@ -34,7 +34,8 @@ APP_DATABASE = "alertdrill"
 
 def _template_key() -> str:
     digest = hashlib.sha256()
-    for part in (resolve("initdb"), resolve("postgres"), str(layout.STACK_DIR)):
+    # "self-contained": the template holds a copy of the shipped settings, never a path into the checkout
+    for part in (resolve("initdb"), resolve("postgres"), "self-contained"):
         digest.update(part.encode())
     for path in (layout.POSTGRES_BOOTSTRAP_SQL, layout.STACK_DIR / "postgres" / "postgresql.conf"):
         digest.update(path.read_bytes())
@@ -68,8 +69,12 @@ def _build_template(target: Path, user: str | None) -> None:
     result = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=work, **_as_user(user))
     if result.returncode != 0:
         raise StackStartError(f"initdb failed in {data}: {(result.stderr or result.stdout).strip()[-500:]}")
+    # A copy inside the data directory, owned by the server's user: the checkout may be private (a
+    # clone in root's home) and the postgres user must read nothing outside its own directories.
+    shutil.copyfile(layout.STACK_DIR / "postgres" / "postgresql.conf", data / "alertdrill.conf")
+    _chown(data / "alertdrill.conf", user)
     with open(data / "postgresql.conf", "a") as conf:
-        conf.write(f"\ninclude '{layout.STACK_DIR / 'postgres' / 'postgresql.conf'}'\n")
+        conf.write("\ninclude 'alertdrill.conf'\n")
     port = free_ports(1)[0]
     proc = spawn(ProcessSpec(name="postgres-template", user=user, log=str(work / "bootstrap.log"),
                              stop_signal=int(signal.SIGINT),

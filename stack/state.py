@@ -11,10 +11,10 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from alertdrill.errors import StackNotRunningError
+from alertdrill.errors import ConfigError, StackNotRunningError
 from alertdrill.stack.process import RunningProcess
 
-__all__ = ["STATE_FILE", "StackInfo", "default_home", "read_state", "write_state"]
+__all__ = ["STATE_FILE", "StackInfo", "check_home", "default_home", "make_home", "read_state", "write_state"]
 
 STATE_FILE = "stack.json"
 
@@ -26,6 +26,49 @@ def default_home() -> Path:
     able to traverse to its data directory, and /root is private.
     """
     return Path(os.environ.get("ALERTDRILL_HOME") or f"/tmp/alertdrill-{os.getuid()}")
+
+
+def _home_source(home: Path, explicit: bool) -> str:
+    if explicit:
+        return f"--home {home}"
+    if os.environ.get("ALERTDRILL_HOME"):
+        return f"ALERTDRILL_HOME={home}"
+    return f"the default home {home}"
+
+
+_HOME_FIX = "point it at a directory you can write, or unset it (default /tmp/alertdrill-UID)"
+
+
+def check_home(home: Path | None) -> Path:
+    """The stack home (``home`` if given, else :func:`default_home`), refused with one line when it is a
+    file or lies below one. Creates nothing: ``status`` and ``recover`` only read."""
+    explicit = home is not None
+    path = Path(home) if explicit else default_home()
+    if not path.is_absolute():
+        path = Path.cwd() / path
+    source = _home_source(path, explicit)
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{source} is a file, not a directory; {_HOME_FIX}")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ConfigError(f"{source} lies below the file {parent}, so it cannot be created; {_HOME_FIX}")
+            break
+    return path
+
+
+def make_home(home: Path, *, explicit: bool = False) -> None:
+    """Create the stack home (mode 755: the postgres user must traverse it), or one line saying why not."""
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        if home.stat().st_uid == os.geteuid():
+            os.chmod(home, 0o755)
+        probe = home / f".write-probe-{os.getpid()}"
+        probe.mkdir()
+        probe.rmdir()
+    except OSError as exc:
+        raise ConfigError(f"{_home_source(home, explicit)} cannot be used ({exc.strerror or exc}); {_HOME_FIX}"
+                          ) from None
 
 
 @dataclass
@@ -93,7 +136,7 @@ def read_state(run_dir: Path) -> StackInfo:
     path = Path(run_dir) / STATE_FILE
     try:
         return StackInfo.from_dict(json.loads(path.read_text()))
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         raise StackNotRunningError(f"no stack in {run_dir}; start one with `alertdrill up`") from None
     except (ValueError, TypeError, KeyError) as exc:
         raise StackNotRunningError(

@@ -30,8 +30,9 @@ import requests
 import yaml
 
 from alertdrill.errors import ConfigError, StackStartError
+from alertdrill.netpolicy import require_local
 from alertdrill.stack.backends.base import ProcesslessControl
-from alertdrill.stack.state import StackInfo, default_home, write_state
+from alertdrill.stack.state import StackInfo, check_home, write_state
 from alertdrill.waiting import poll_until
 
 __all__ = ["ENV_CONFIG_FILE", "ENV_PREFIX", "OPTIONAL_KEYS", "REQUIRED_KEYS", "ExternalStack", "load_external"]
@@ -116,11 +117,13 @@ def _stack_info(raw: Mapping[str, Any], *, home: Path | None, source: str) -> St
     for key in _DSN_KEYS:
         _check_url(key, values[key], ("postgresql", "postgres"), source)
     _check_url("redis_url", values["redis_url"], ("redis", "rediss"), source)
+    for key in (*_HTTP_KEYS, *_DSN_KEYS, "redis_url"):
+        require_local(values[key], what=f"external stack ({source}): {key}")
     name = values.get("name", "external")
     if "/" in name or name.startswith("."):
         raise ConfigError(f"external stack ({source}): name {name!r} must be a plain directory name, e.g. 'staging'")
     time_scale = _positive(values.get("time_scale", "1"), source)
-    run_dir = (home or default_home()) / name
+    run_dir = check_home(home) / name
     return StackInfo(
         name=name,
         run_dir=str(run_dir),
@@ -216,9 +219,15 @@ class ExternalStack(ProcesslessControl):
             url = getattr(info, key) + suffix
             last: list[str] = ["not tried"]
 
-            def probe(url: str = url, last: list[str] = last) -> bool:
+            def probe(url: str = url, last: list[str] = last, key: str = key) -> bool:
                 try:
                     status = requests.get(url, timeout=2).status_code
+                except requests.ConnectionError as exc:
+                    if "refused" in str(exc).lower():  # nothing listens there: waiting will not change that
+                        raise StackStartError(f"external stack: {key.removesuffix('_url')} at {url} refused the "
+                                              "connection; check the URL and that the service runs") from exc
+                    last[0] = type(exc).__name__
+                    return False
                 except requests.RequestException as exc:
                     last[0] = type(exc).__name__
                     return False

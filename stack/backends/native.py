@@ -23,6 +23,7 @@ import requests
 import yaml
 
 from alertdrill.assertions.durations import format_duration
+from alertdrill.bounds import SessionBounds, check_bounded, session_bounds
 from alertdrill.errors import ConfigError, StackError, StackRunningError, StackStartError
 from alertdrill.stack import layout
 from alertdrill.stack.binaries import resolve
@@ -30,6 +31,7 @@ from alertdrill.stack.components import (
     COMPONENTS,
     SCRAPE_JOBS,
     Addresses,
+    copy_shipped_files,
     readiness_check,
     specs,
 )
@@ -43,7 +45,7 @@ from alertdrill.stack.rendering import (
     render_prometheus_config,
     render_rules,
 )
-from alertdrill.stack.state import STATE_FILE, StackInfo, default_home, read_state, write_state
+from alertdrill.stack.state import STATE_FILE, StackInfo, check_home, make_home, read_state, write_state
 from alertdrill.stack.timescale import Difference, RuleTiming
 from alertdrill.waiting import poll_until
 
@@ -76,7 +78,8 @@ class NativeStack:
         if startup_timeout <= 0:
             raise ConfigError(f"startup timeout must be > 0 s, got {startup_timeout!r}")
         self.name = name
-        self.home = Path(home) if home else default_home()
+        self._explicit_home = home is not None
+        self.home = check_home(home)
         self.run_dir = self.home / name
         self.timing = timing or StackTiming()
         self.rule_files = [Path(p) for p in (rule_files or layout.shipped_rule_files())]
@@ -107,17 +110,38 @@ class NativeStack:
         began = time.monotonic()
         for key in ("initdb", "postgres", "redis-server", "alertmanager", "postgres_exporter", "redis_exporter",
                     "prometheus", "promtool"):
-            resolve(key)  # a missing binary fails before anything starts
+            resolve(key)  # a missing or wrong binary fails before anything starts
+        self.check_config()
         self._claim_run_dir()
         try:
             info = self._start_components()
             self._wait_monitoring_healthy(info, deadline=began + self.startup_timeout)
-        except BaseException:
+        except BaseException as exc:
+            if isinstance(exc, StackStartError):
+                self._keep_logs()
             self.stop()
             raise
         info.startup_seconds = round(time.monotonic() - began, 2)
         write_state(info)
         return info
+
+    def check_config(self) -> SessionBounds:
+        """Everything that can be refused before a process starts: rule files (promtool's reason),
+        and waits that would be unreasonably long at this timing (see alertdrill.bounds)."""
+        _promtool_check_rules(self.rule_files)
+        return check_bounded(session_bounds(self.rule_files, timing=self.timing, overrides=self.rule_overrides))
+
+    @property
+    def kept_logs_dir(self) -> Path:
+        """Where the logs of a failed start are kept (the run directory itself is removed)."""
+        return self.home / f"{self.name}.failed-logs"
+
+    def _keep_logs(self) -> None:
+        logs = self.run_dir / "logs"
+        if logs.is_dir():
+            shutil.rmtree(self.kept_logs_dir, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                shutil.copytree(logs, self.kept_logs_dir)
 
     def stop(self) -> None:
         """Stop every component (newest first), then remove the run directory. Idempotent."""
@@ -228,8 +252,8 @@ class NativeStack:
                     "stop it with `alertdrill down` or pick another --name"
                 )
         shutil.rmtree(self.run_dir, ignore_errors=True)
-        self.home.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.home, 0o755)  # the postgres user must traverse to its data directory
+        shutil.rmtree(self.kept_logs_dir, ignore_errors=True)
+        make_home(self.home, explicit=self._explicit_home)  # mode 755: the postgres user traverses it
         self.run_dir.mkdir()
         os.chmod(self.run_dir, 0o755)
 
@@ -239,6 +263,7 @@ class NativeStack:
         for sub in ("logs", "redis", "sink", "alertmanager/data", "prometheus/data", "app", "faults", "links"):
             (run / sub).mkdir(parents=True, exist_ok=True)
         _reset_dir(run / "app" / "metrics")
+        copy_shipped_files(run)
         differences = self._render_configs(addr)
         resend = format_duration(max(1.0, 60.0 / self.timing.time_scale))
         lookback = self.timing.lookback_delta()
@@ -280,7 +305,6 @@ class NativeStack:
 
     def _render_configs(self, addr: Addresses) -> list[Difference]:
         run = self.run_dir
-        _promtool_check_rules(self.rule_files)
         rule_diffs = render_rules(self.rule_files, run / "prometheus" / "rules", timing=self.timing,
                                   overrides=self.rule_overrides)
         targets = {job: addr.address(component) for job, component in SCRAPE_JOBS.items()}
@@ -328,10 +352,15 @@ class NativeStack:
                                    accept=lambda s: s in ("ready", "exited"))
             if ok and state == "ready":
                 continue
-            what = "exited during start-up" if state == "exited" else f"not ready in time ({check.description})"
-            raise StackStartError(
-                f"{name} {what}; last error: {last[0]}; log {proc.spec.log}:\n{log_tail(proc.spec.log)}"
-            )
+            kept = self.kept_logs_dir / Path(proc.spec.log).name
+            if state == "exited":
+                code = proc.exit_status()
+                status = f"exit status {code}" if code is not None else "exit status unknown"
+                what = (f"exited during start-up ({status}) before serving {check.description}; "
+                        f"check that {proc.spec.argv[0]} is {name} and that its log says why")
+            else:
+                what = f"not ready within {self.startup_timeout:g}s ({check.description}; last error: {last[0]})"
+            raise StackStartError(f"{name} {what}; log kept at {kept}:\n{log_tail(proc.spec.log)}")
 
     def _wait_monitoring_healthy(self, info: StackInfo, *, deadline: float) -> None:
         """Every target up, every rule group evaluated, exporters connected to their services."""
@@ -349,7 +378,7 @@ class NativeStack:
         if not ok:
             raise StackStartError(
                 f"the stack did not become healthy within {self.startup_timeout:g}s: {last[0]}; "
-                f"logs are in {Path(info.run_dir) / 'logs'}:\n{log_tail(info.processes['prometheus'].spec.log)}"
+                f"logs kept in {self.kept_logs_dir}:\n{log_tail(info.processes['prometheus'].spec.log)}"
             )
 
 
@@ -425,8 +454,21 @@ def _promtool_check_rules(rule_files: list[Path]) -> None:
     result = subprocess.run([resolve("promtool"), "check", "rules", *map(str, rule_files)],
                             capture_output=True, text=True, timeout=60)
     if result.returncode != 0:
-        lines = [ln.strip() for ln in (result.stderr + result.stdout).splitlines() if ln.strip()]
-        problems = [ln for ln in lines if "FAILED" in ln or "error" in ln.lower() or ln.startswith("rule")]
-        detail = "; ".join(problems or lines)[:600]
-        raise ConfigError(f"invalid rule file: {detail}; fix it and check with `promtool check rules FILE`")
+        raise ConfigError(f"invalid rule file: {promtool_reason(result.stdout + result.stderr)}; "
+                          "fix it and check with `promtool check rules FILE`")
 
+
+def promtool_reason(output: str) -> str:
+    """promtool's own reasons from ``check rules`` output, each naming its file, on one line."""
+    reasons: list[str] = []
+    current = ""
+    for line in (ln.strip() for ln in output.splitlines()):
+        if not line or line in ("FAILED:", "SUCCESS") or line.startswith("SUCCESS:"):
+            continue
+        if line.startswith("Checking "):
+            current = line.removeprefix("Checking ").strip()
+            continue
+        reason = line if not current or current in line else f"{current}: {line}"
+        if reason not in reasons:
+            reasons.append(reason)
+    return "; ".join(reasons)[:600] or "promtool check rules failed without saying why"
