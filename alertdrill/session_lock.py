@@ -5,7 +5,8 @@ share a stack (the second's crash recovery reverts the first's fault), its load 
 ledger (the second deletes ``reports/load`` while the first's Locust writes there) and its report
 files. Each session takes an exclusive ``flock`` on ``<home>/<stack>.session.lock`` and
 ``<report dir>/.session.lock`` before touching anything; the kernel releases the locks when the
-process dies, however it dies, so a killed session never blocks the next one.
+process dies, however it dies, so a killed session never blocks the next one. A session that ends
+removes its lock files (checking the inode after locking makes that safe against a concurrent open).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ class SessionLock:
     def __init__(self, resources: dict[str, Path]) -> None:
         #: what -> lock file, e.g. {"stack 'pytest'": home / "pytest.session.lock"}
         self.resources = dict(resources)
-        self._held: list[IO[str]] = []
+        self._held: list[tuple[Path, IO[str]]] = []
 
     def acquire(self) -> SessionLock:
         """Take every lock, or release what was taken and raise StackRunningError naming the holder."""
@@ -44,26 +45,33 @@ class SessionLock:
 
     def _take(self, what: str, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(path, "a+")  # noqa: SIM115 - held open for the whole session
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = _describe(handle.read())
-            handle.close()
-            raise StackRunningError(
-                f"another alertdrill session ({holder}) is using {what} ({path}); wait for it to finish, or give "
-                "this one its own --stack-name and --report-dir") from None
+        while True:
+            handle = open(path, "a+")  # noqa: SIM115 - held open for the whole session
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                holder = _describe(handle.read())
+                handle.close()
+                raise StackRunningError(
+                    f"another alertdrill session ({holder}) is using {what} ({path}); wait for it to finish, or "
+                    "give this one its own --stack-name and --report-dir") from None
+            if _same_file(handle, path):
+                break
+            handle.close()  # the previous holder removed the file between our open and our lock: retry
         handle.seek(0)
         handle.truncate()
         handle.write(json.dumps({"pid": os.getpid(), "started": time.time(), "cwd": os.getcwd(),
                                  "argv": sys.argv[:8]}))
         handle.flush()
-        self._held.append(handle)
+        self._held.append((path, handle))
 
     def release(self) -> None:
-        """Drop every lock (the files stay: removing a lock file races with the next session's open)."""
-        for handle in self._held:
+        """Remove each lock file, then unlock it (a session that opened it meanwhile sees it is gone)."""
+        for path, handle in self._held:
+            with contextlib.suppress(OSError):
+                if _same_file(handle, path):
+                    path.unlink()
             with contextlib.suppress(OSError):
                 fcntl.flock(handle, fcntl.LOCK_UN)
             handle.close()
@@ -74,6 +82,13 @@ class SessionLock:
 
     def __exit__(self, *exc_info: object) -> None:
         self.release()
+
+
+def _same_file(handle: IO[str], path: Path) -> bool:
+    try:
+        return os.stat(path).st_ino == os.fstat(handle.fileno()).st_ino
+    except OSError:
+        return False
 
 
 def _describe(text: str) -> str:
