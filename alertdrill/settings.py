@@ -7,6 +7,7 @@ option or environment variable it came from.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,14 +39,15 @@ def env_float(name: str, default: float) -> float:
     return value
 
 
-def env_flag(name: str) -> bool:
+def env_flag(name: str, environ: Mapping[str, str] | None = None) -> bool:
     """A yes/no environment variable; anything else is a ConfigError naming it."""
-    raw = os.environ.get(name, "").strip().lower()
+    environ = os.environ if environ is None else environ
+    raw = environ.get(name, "").strip().lower()
     if raw in _TRUE:
         return True
     if raw in _FALSE:
         return False
-    raise ConfigError(f"{name}={os.environ[name]!r} is not a yes/no value; set it to 1 or 0, or unset it")
+    raise ConfigError(f"{name}={environ[name]!r} is not a yes/no value; set it to 1 or 0, or unset it")
 
 
 def time_scale_setting(option_value: object | None) -> float:

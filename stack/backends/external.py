@@ -4,8 +4,9 @@ alertdrill starts nothing here, so only the faults that work over a connection (
 faults, app load) can run; service faults raise a FaultInjectError that names the native and compose
 backends. The addresses come from a YAML or JSON file, or from ``ALERTDRILL_EXTERNAL_<KEY>``
 environment variables (a key in the file wins over the environment: explicit beats ambient).
-Validation checks shape and required keys only; which hosts load and faults may target is enforced
-where the load and the faults run.
+Validation checks shape and required keys, and that every address is on this machine unless remote
+traffic is allowed (``--allow-remote`` / ``ALERTDRILL_ALLOW_REMOTE=1``, see alertdrill.netpolicy);
+which hosts load and faults may target is enforced where the load and the faults run.
 
     prometheus_url: http://prometheus.internal:9090
     alertmanager_url: http://alertmanager.internal:9093
@@ -31,6 +32,7 @@ import yaml
 
 from alertdrill.errors import ConfigError, StackStartError
 from alertdrill.netpolicy import require_local
+from alertdrill.settings import ALLOW_REMOTE_ENV, env_flag
 from alertdrill.stack.backends.base import ProcesslessControl
 from alertdrill.stack.state import StackInfo, check_home, write_state
 from alertdrill.waiting import poll_until
@@ -66,7 +68,8 @@ def load_external(path: str | Path | None = None, *, environ: Mapping[str, str] 
     path = path or environ.get(ENV_CONFIG_FILE) or None
     if path is not None:
         raw.update(_read_file(Path(path)))
-    return _stack_info(raw, home=home, source=str(path) if path else f"{ENV_PREFIX}* variables")
+    return _stack_info(raw, home=home, source=str(path) if path else f"{ENV_PREFIX}* variables",
+                       allow_remote=env_flag(ALLOW_REMOTE_ENV, environ))
 
 
 def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
@@ -99,7 +102,7 @@ def _read_file(path: Path) -> dict[str, Any]:
     return data
 
 
-def _stack_info(raw: Mapping[str, Any], *, home: Path | None, source: str) -> StackInfo:
+def _stack_info(raw: Mapping[str, Any], *, home: Path | None, source: str, allow_remote: bool) -> StackInfo:
     unknown = sorted(set(raw) - set(REQUIRED_KEYS) - set(OPTIONAL_KEYS))
     if unknown:
         raise ConfigError(f"external stack ({source}): unknown key(s) {', '.join(unknown)}; "
@@ -118,7 +121,7 @@ def _stack_info(raw: Mapping[str, Any], *, home: Path | None, source: str) -> St
         _check_url(key, values[key], ("postgresql", "postgres"), source)
     _check_url("redis_url", values["redis_url"], ("redis", "rediss"), source)
     for key in (*_HTTP_KEYS, *_DSN_KEYS, "redis_url"):
-        require_local(values[key], what=f"external stack ({source}): {key}")
+        require_local(values[key], what=f"external stack ({source}): {key}", allowed=allow_remote)
     name = values.get("name", "external")
     if "/" in name or name.startswith("."):
         raise ConfigError(f"external stack ({source}): name {name!r} must be a plain directory name, e.g. 'staging'")
