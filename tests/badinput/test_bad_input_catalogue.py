@@ -100,7 +100,8 @@ CATALOGUE: list[BadInput] = [
     _cli("up-rules-unknown-field", "up", "--rules", "{tmp}/field.yml", files={"field.yml": UNKNOWN_FIELD},
          line=r"invalid rule file: .*/field\.yml: .*fore"),
     _cli("up-rules-for-1000d", "up", "--rules", "{tmp}/long.yml", files={"long.yml": FOR_1000D},
-         line=r"alert X \(.*/long\.yml\) needs up to \d+d.* at time scale 60 \(its `for` is 16d16h as tested\), .*above the ceiling of 6h \(a CI job"),
+         line=r"alert X \(.*/long\.yml\) needs up to \d+d.* at time scale 60 \(its `for` is 16d16h as tested\), "
+              r".*above the ceiling of 6h \(a CI job"),
     _cli("up-rules-window-2000d", "up", "--rules", "{tmp}/win.yml", files={"win.yml": WINDOW_2000D},
          line=r"alert X \(.*/win\.yml\) needs up to .*above the ceiling of 6h"),
     _cli("up-production-timing-for-1000d", "up", "--production-timing", "--rules", "{tmp}/long.yml",
@@ -205,8 +206,8 @@ CATALOGUE: list[BadInput] = [
     _pytest("pytest-external-missing-file", "--backend", "external", "--external-config", "{tmp}/nope.yml",
             "-k", "redis-down", exit=2, line=r"external stack file .*/nope\.yml cannot be read"),
     _pytest("pytest-external-refused", "--backend", "external", "--external-config", "{tmp}/ext.yml", "-k",
-            "redis-down", "--allow-remote", exit=2, files={"ext.yml": REMOTE_EXTERNAL.replace("10.20.30.40", "127.0.0.1")
-                                                          .replace(":9090", ":1")},
+            "redis-down", "--allow-remote", exit=2,
+            files={"ext.yml": REMOTE_EXTERNAL.replace("10.20.30.40:9090", "127.0.0.1:1")},
             line=r"refused the connection; check the URL and that the service runs"),
 ]
 
