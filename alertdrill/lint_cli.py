@@ -31,7 +31,7 @@ def register(subparsers) -> None:
                       help="the live Prometheus to check against (default: the --name stack's)")
     lint.add_argument("--alertmanager-config", type=Path, default=layout.ALERTMANAGER_CONFIG, metavar="PATH",
                       help="Alertmanager config to check routing and receivers in (default: the shipped one)")
-    lint.add_argument("--runbook-root", type=Path, default=layout.STACK_DIR.parent, metavar="DIR",
+    lint.add_argument("--runbook-root", type=Path, default=layout.ROOT, metavar="DIR",
                       help="where relative runbook_url links start (default: %(default)s)")
     lint.set_defaults(func=cmd_lint)
 

@@ -50,7 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     report.add_argument("--junit", metavar="PATH", default=None,
                         help="pytest's JUnit XML, linked when present (default: reports/junit.xml)")
     report.add_argument("--catalogue", metavar="PATH", default=os.environ.get("ALERTDRILL_CATALOGUE"),
-                        help="scenario catalogue for the coverage section (default: scenarios/catalogue.yml)")
+                        help="scenario catalogue for the coverage section (default: the shipped catalogue)")
     report.add_argument("--renderer", choices=("auto", "allure3", "allure2"), default="auto",
                         help="Allure 3 (Node.js) or Allure 2 (Java 17); auto prefers Allure 3 (default: auto)")
     report.add_argument("--tools-dir", metavar="DIR", default=None,
