@@ -39,9 +39,9 @@ def register(subparsers) -> None:
 def _prometheus_url(args: argparse.Namespace) -> str:
     if args.prometheus_url:
         return args.prometheus_url
-    from alertdrill.stack.state import default_home, read_state
+    from alertdrill.stack.state import read_state
 
-    run_dir = (Path(args.home) if args.home else default_home()) / args.name
+    run_dir = args.home / args.name
     try:
         return read_state(run_dir).prometheus_url
     except StackNotRunningError as exc:
