@@ -16,7 +16,7 @@ from alertdrill.settings import SETTINGS, resolve_setting
 
 from . import down, lint, load, record, recover, report, status, up
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "main", "parse_args"]
 
 #: The CLI's stack (``alertdrill up``) is not a test session's (``pytest``, stack name "pytest").
 DEFAULT_STACK_NAME = "default"
@@ -38,20 +38,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _resolve_globals(args: argparse.Namespace) -> None:
-    """``--name``/``--home`` by the settings' precedence (option > environment > default), once for
-    every sub-command: afterwards ``args.home / args.name`` is the stack's run directory."""
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command line, with ``--name``/``--home`` resolved by the settings' precedence (option >
+    environment > default) once for every sub-command: ``args.home / args.name`` is the run directory."""
     from alertdrill.stack.state import default_home
 
+    args = build_parser().parse_args(argv)
     args.name = resolve_setting("stack_name", option=args.name, default=DEFAULT_STACK_NAME)
     args.home = resolve_setting("home", option=args.home, default=default_home())
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
     try:
-        _resolve_globals(args)
+        args = parse_args(argv)
         return int(args.func(args) or 0)
     except StackNotRunningError as exc:
         print(f"alertdrill: {exc}", file=sys.stderr)
