@@ -98,6 +98,11 @@ class Setting:
     #: A path setting: relative paths in a project file (pytest ini) start at that file's directory.
     path: bool = False
 
+    @property
+    def ini(self) -> str:
+        """The key in a project file (pytest ini): ``--rules`` -> ``alertdrill_rules``."""
+        return "alertdrill_" + self.option.lstrip("-").replace("-", "_")
+
 
 SETTINGS: dict[str, Setting] = {s.field: s for s in (
     Setting("time_scale", "--time-scale", "ALERTDRILL_TIME_SCALE", _positive_float,
@@ -138,7 +143,7 @@ def resolve_setting(name: str, *, explicit: Any = None, option: Any = None, proj
     environ = os.environ if environ is None else environ
     raw_env = environ.get(setting.env)
     levels = ((explicit, f"{name}="), (option, setting.option), (raw_env or None, setting.env),
-              (project, f"ini alertdrill_{name}"))
+              (project, f"ini {setting.ini}"))
     for value, source in levels:
         if value is not None:
             try:

@@ -12,11 +12,12 @@ core, which works without pytest. Any repository that installs alertdrill gets t
 Every fixture can be overridden in a conftest; ``-p no:alertdrill`` disables the plugin.
 """
 
+#: In dependency order: a module is registered (and rewritten by pytest) before a sibling imports it.
 pytest_plugins = [
     "alertdrill.plugin.options",
+    "alertdrill.plugin.session",
     "alertdrill.plugin.stack",
     "alertdrill.plugin.scenarios",
     "alertdrill.plugin.drill",
     "alertdrill.plugin.load",
-    "alertdrill.plugin.session",
 ]

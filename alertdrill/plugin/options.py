@@ -1,7 +1,7 @@
 """The ``alertdrill`` option group and ini keys, resolved once per session into ``RunSettings``.
 
 Precedence (``alertdrill.settings``): explicit argument > command-line option > environment > ini key
-> default. The ini keys (``alertdrill_<setting>`` in pytest.ini / pyproject's ``[tool.pytest.ini_options]``)
+> default. The ini keys (``alertdrill_<option>`` in pytest.ini / pyproject's ``[tool.pytest.ini_options]``)
 are a project's own defaults, e.g. the catalogue and rule file ``alertdrill init`` writes; relative paths
 in them start at the ini file's directory.
 """
@@ -38,11 +38,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             kwargs.update(action="append", metavar="PATH")
         elif name == "strict_coverage":
             kwargs.update(action="store_true")
-        elif setting.path:
-            kwargs.update(metavar="PATH")
-        group.addoption(setting.option, help=f"{setting.help} (env {setting.env}; ini alertdrill_{name})",
+        else:
+            kwargs.update(metavar="PATH" if setting.path else name.split("_")[-1].upper())
+        group.addoption(setting.option, help=f"{setting.help} (env {setting.env}; ini {setting.ini})",
                         **kwargs)
-        parser.addini(f"alertdrill_{name}", f"alertdrill: {setting.help}",
+        parser.addini(setting.ini, f"alertdrill: {setting.help}",
                       type="linelist" if name == "rule_files" else "string", default=None)
 
 
@@ -51,7 +51,7 @@ def _ini_values(config: pytest.Config) -> dict[str, Any]:
     base = config.inipath.parent if config.inipath else config.rootpath
     values: dict[str, Any] = {}
     for name, setting in SETTINGS.items():
-        value = config.getini(f"alertdrill_{name}")
+        value = config.getini(setting.ini)
         if value in (None, "", []):
             continue
         if setting.path:
