@@ -4,9 +4,9 @@ Each wait alertdrill makes (a fault held until its alert fires, a drill's timeou
 load) follows from the deadlines of the rules under test (:mod:`alertdrill.assertions.deadlines`).
 Those deadlines come from the live Prometheus once a stack runs; this module computes the same terms
 from the rule *files* and the stack's timing, so a configuration whose waits are unreasonable
-(``for: 1000d``, ``--time-scale 0``, ``inf``, ``nan``) is refused up front with one line saying
-what the ceiling is and why, and so callers can size fault lifetimes and load from
-:func:`session_bounds` instead of constants.
+(``for: 1000d``) is refused up front with one line saying what the ceiling is and why, and so callers
+can size fault lifetimes and load from :func:`session_bounds` instead of constants. (Time scales that
+are not finite, positive and at most MAX_TIME_SCALE are refused by alertdrill.settings.)
 
     bounds = session_bounds(rule_files, timing=StackTiming(time_scale=60))
     bounds.longest.drill_seconds      # the longest fire + deliver + resolve of any rule, with slack
@@ -15,7 +15,6 @@ what the ceiling is and why, and so callers can size fault lifetimes and load fr
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,41 +23,16 @@ from alertdrill.assertions.deadlines import Deadline, Slack, Term, TimingFacts
 from alertdrill.assertions.durations import format_duration, parse_duration
 from alertdrill.assertions.promql import selectors
 from alertdrill.errors import ConfigError
+from alertdrill.settings import resolve_setting
 
-__all__ = [
-    "MAX_TIME_SCALE",
-    "MAX_WAIT_SECONDS",
-    "RuleBounds",
-    "SessionBounds",
-    "check_bounded",
-    "check_time_scale",
-    "session_bounds",
-]
+__all__ = ["MAX_WAIT_SECONDS", "RuleBounds", "SessionBounds", "check_bounded", "session_bounds"]
 
 #: The longest a single drill may need (fire + deliver + resolve). Six hours is the longest a CI job
 #: may run (GitHub Actions' job limit) and longer than any unattended pre-release run is watched: a
 #: rule that needs more cannot be proven in one run, so it is refused instead of waited for.
 MAX_WAIT_SECONDS = 6 * 3600.0
 
-#: Larger factors turn every shipped duration of an hour or less into under one second, below the
-#: fast stack's 1 s evaluation interval: no `for` would be tested at all.
-MAX_TIME_SCALE = 3600.0
-
 _ABSENCE = ("absent(", "absent_over_time(")
-
-
-def check_time_scale(value: object, *, option: str = "--time-scale") -> float:
-    """``value`` as a usable time scale, or a ConfigError naming ``option`` and the accepted range."""
-    try:
-        scale = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ConfigError(f"{option} {value!r} is not a number; use e.g. 60 (fast runs) or 1 (production timing)"
-                          ) from None
-    if not math.isfinite(scale) or scale <= 0 or scale > MAX_TIME_SCALE:
-        raise ConfigError(
-            f"{option} {value!r} must be a number > 0 and at most {MAX_TIME_SCALE:g} (a larger factor shrinks "
-            f"every `for` under an hour below the 1 s evaluation interval); use e.g. 60, or 1 for production timing")
-    return scale
 
 
 @dataclass(frozen=True)
@@ -117,7 +91,7 @@ def session_bounds(rule_files: Sequence[Path], *, timing, overrides: Mapping | N
     from alertdrill.stack.rendering import load_yaml
     from alertdrill.stack.timescale import scale_rule_groups
 
-    check_time_scale(timing.time_scale, option="time scale")
+    resolve_setting("time_scale", explicit=timing.time_scale)  # finite, > 0, at most MAX_TIME_SCALE
     if prometheus_config is None:
         prometheus_config = load_yaml(layout.PROMETHEUS_CONFIG, what="Prometheus config")
     if alertmanager_config is None:

@@ -12,20 +12,24 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from alertdrill.errors import ConfigError
-from alertdrill.settings import ALLOW_REMOTE_ENV, env_flag
+from alertdrill.settings import SETTINGS, resolve_setting
 
-__all__ = ["HOSTS_FILE", "allow_remote", "is_loopback_host", "remote_allowed", "require_local"]
+__all__ = ["ALLOW_REMOTE_ENV", "HOSTS_FILE", "allow_remote", "is_loopback_host", "remote_allowed", "require_local"]
 
 HOSTS_FILE = Path("/etc/hosts")
 
+#: The setting's one environment variable.
+ALLOW_REMOTE_ENV = SETTINGS["allow_remote"].env
 
-def remote_allowed() -> bool:
+
+def remote_allowed(environ: Mapping[str, str] | None = None) -> bool:
     """True when the user allowed traffic off this machine (``--allow-remote`` / ALERTDRILL_ALLOW_REMOTE)."""
-    return env_flag(ALLOW_REMOTE_ENV)
+    return bool(resolve_setting("allow_remote", environ=environ))
 
 
 def allow_remote() -> None:

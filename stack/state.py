@@ -28,25 +28,22 @@ def default_home() -> Path:
     return Path(os.environ.get("ALERTDRILL_HOME") or f"/tmp/alertdrill-{os.getuid()}")
 
 
-def _home_source(home: Path, explicit: bool) -> str:
-    if explicit:
-        return f"--home {home}"
-    if os.environ.get("ALERTDRILL_HOME"):
-        return f"ALERTDRILL_HOME={home}"
-    return f"the default home {home}"
+def _home_source(home: Path) -> str:
+    """How the user named ``home``: the environment variable when it holds that path, else the option."""
+    env = os.environ.get("ALERTDRILL_HOME")
+    if env and Path(env).absolute() == home:
+        return f"ALERTDRILL_HOME={env}"
+    return f"the stack home {home} (--home)"
 
 
 _HOME_FIX = "point it at a directory you can write, or unset it (default /tmp/alertdrill-UID)"
 
 
-def check_home(home: Path | None) -> Path:
-    """The stack home (``home`` if given, else :func:`default_home`), refused with one line when it is a
-    file or lies below one. Creates nothing: ``status`` and ``recover`` only read."""
-    explicit = home is not None
-    path = Path(home) if explicit else default_home()
-    if not path.is_absolute():
-        path = Path.cwd() / path
-    source = _home_source(path, explicit)
+def check_home(home: Path | None = None) -> Path:
+    """The stack home (``home`` if given, else :func:`default_home`), absolute; refused with one line
+    when it is a file or lies below one. Creates nothing: ``status`` and ``recover`` only read."""
+    path = (Path(home) if home is not None else default_home()).absolute()
+    source = _home_source(path)
     if path.exists() and not path.is_dir():
         raise ConfigError(f"{source} is a file, not a directory; {_HOME_FIX}")
     for parent in path.parents:
@@ -57,7 +54,7 @@ def check_home(home: Path | None) -> Path:
     return path
 
 
-def make_home(home: Path, *, explicit: bool = False) -> None:
+def make_home(home: Path) -> None:
     """Create the stack home (mode 755: the postgres user must traverse it), or one line saying why not."""
     try:
         home.mkdir(parents=True, exist_ok=True)
@@ -67,8 +64,7 @@ def make_home(home: Path, *, explicit: bool = False) -> None:
         probe.mkdir()
         probe.rmdir()
     except OSError as exc:
-        raise ConfigError(f"{_home_source(home, explicit)} cannot be used ({exc.strerror or exc}); {_HOME_FIX}"
-                          ) from None
+        raise ConfigError(f"{_home_source(home)} cannot be used ({exc.strerror or exc}); {_HOME_FIX}") from None
 
 
 @dataclass

@@ -31,8 +31,7 @@ import requests
 import yaml
 
 from alertdrill.errors import ConfigError, StackStartError
-from alertdrill.netpolicy import require_local
-from alertdrill.settings import ALLOW_REMOTE_ENV, env_flag
+from alertdrill.netpolicy import remote_allowed, require_local
 from alertdrill.stack.backends.base import ProcesslessControl
 from alertdrill.stack.state import StackInfo, check_home, write_state
 from alertdrill.waiting import poll_until
@@ -69,7 +68,7 @@ def load_external(path: str | Path | None = None, *, environ: Mapping[str, str] 
     if path is not None:
         raw.update(_read_file(Path(path)))
     return _stack_info(raw, home=home, source=str(path) if path else f"{ENV_PREFIX}* variables",
-                       allow_remote=env_flag(ALLOW_REMOTE_ENV, environ))
+                       allow_remote=remote_allowed(environ))
 
 
 def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:

@@ -78,7 +78,6 @@ class NativeStack:
         if startup_timeout <= 0:
             raise ConfigError(f"startup timeout must be > 0 s, got {startup_timeout!r}")
         self.name = name
-        self._explicit_home = home is not None
         self.home = check_home(home)
         self.run_dir = self.home / name
         self.timing = timing or StackTiming()
@@ -253,7 +252,7 @@ class NativeStack:
                 )
         shutil.rmtree(self.run_dir, ignore_errors=True)
         shutil.rmtree(self.kept_logs_dir, ignore_errors=True)
-        make_home(self.home, explicit=self._explicit_home)  # mode 755: the postgres user traverses it
+        make_home(self.home)  # mode 755: the postgres user traverses it
         self.run_dir.mkdir()
         os.chmod(self.run_dir, 0o755)
 

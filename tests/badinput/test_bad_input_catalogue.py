@@ -69,7 +69,7 @@ def _pytest(id: str, *args: str, exit: int, line: str, env=None, files=None) -> 
     return BadInput(id, ("pytest", *args), exit, line, env or {}, files or {})
 
 
-TIME_SCALE = r"--time-scale '{}' must be a number > 0 and at most 3600 .*use e\.g\. 60, or 1 for production timing"
+TIME_SCALE = r"--time-scale '{}' must be a number > 0 and at most 3600 .*e\.g\. 60, or 1 for production timing"
 HOME_FILE = r"{} is a file, not a directory; point it at a directory you can write, or unset it"
 HOME_BELOW = r"{} lies below the file .*, so it cannot be created; point it at a directory"
 OFF_MACHINE = r"Prometheus URL '{}' points off this machine \(host {}\);.*pass --allow-remote"
@@ -83,11 +83,11 @@ CATALOGUE: list[BadInput] = [
     _cli("up-time-scale-nan", "up", "--time-scale", "nan", line=TIME_SCALE.format("nan")),
     _cli("up-time-scale-huge", "up", "--time-scale", "100000", line=TIME_SCALE.format("100000")),
     _cli("up-time-scale-word", "up", "--time-scale", "fast",
-         line=r"--time-scale 'fast' is not a number; use e\.g\. 60 \(fast runs\) or 1 \(production timing\)"),
+         line=r"--time-scale 'fast' is not a valid time scale; fix it or leave it unset"),
     _cli("up-env-time-scale-0", "up", env={"ALERTDRILL_TIME_SCALE": "0"},
          line=r"ALERTDRILL_TIME_SCALE '0' must be a number > 0 and at most 3600"),
     _cli("up-env-time-scale-word", "up", env={"ALERTDRILL_TIME_SCALE": "quick"},
-         line=r"ALERTDRILL_TIME_SCALE 'quick' is not a number"),
+         line=r"ALERTDRILL_TIME_SCALE 'quick' is not a valid time scale"),
     # -- rule files: promtool's reason and the file name survive ------------------------------------
     _cli("up-rules-missing", "up", "--rules", "{tmp}/nope.yml",
          line=r"rule file\(s\) not found: .*/nope\.yml; pass existing files to --rules"),
@@ -123,7 +123,8 @@ CATALOGUE: list[BadInput] = [
          line=HOME_BELOW.format("ALERTDRILL_HOME=.*")),
     _cli("up-home-uncreatable", "up", env={"ALERTDRILL_HOME": "/proc/alertdrill-home"},
          line=r"ALERTDRILL_HOME=/proc/alertdrill-home cannot be used \(.*\); point it at a directory"),
-    _cli("status-home-option-is-file", "--home", "{file}", "status", line=HOME_FILE.format("--home .*/a-file")),
+    _cli("status-home-option-is-file", "--home", "{file}", "status",
+         line=HOME_FILE.format(r"the stack home .*/a-file \(--home\)")),
     _cli("lint-home-is-file", "lint", env={"ALERTDRILL_HOME": "{file}"}, line=HOME_FILE.format("ALERTDRILL_HOME=.*")),
     # -- binaries -----------------------------------------------------------------------------------
     _cli("up-binary-missing", "up", env={"ALERTDRILL_PROMETHEUS_BIN": "/nonexistent/prometheus"},
@@ -153,7 +154,7 @@ CATALOGUE: list[BadInput] = [
          line=r"Prometheus at http://127\.0\.0\.1:1/api/v1/status/buildinfo: cannot connect \(connection refused\)"),
     _cli("lint-allow-remote-bad-value", "lint", "--prometheus-url", "http://127.0.0.1:1",
          env={"ALERTDRILL_ALLOW_REMOTE": "maybe"},
-         line=r"ALERTDRILL_ALLOW_REMOTE='maybe' is not a yes/no value; set it to 1 or 0"),
+         line=r"ALERTDRILL_ALLOW_REMOTE 'maybe' must be 1/true/yes or 0/false/no"),
     _cli("record-capture-remote", "record", "capture", "--prometheus", "http://172.16.0.9:9090",
          "--from-summary", "{tmp}/summary.json", "--out", "{tmp}/rec",
          files={"summary.json": '{"results": [{"scenario": "x", "status": "passed", "alerts": []}]}'},
@@ -165,7 +166,7 @@ CATALOGUE: list[BadInput] = [
     _cli("stack-name-path", "--name", "../etc", "status", line=r"stack name '\.\./etc' must be a plain directory"),
     _cli("stack-name-empty", "--name", "", "status", line=r"stack name '' must be a plain directory name"),
     _cli("status-no-stack", "--home", "{tmp}/home", "status", exit=1,
-         line=r"no stack in .*/home/default; start one with `alertdrill up`"),
+         line=r"no stack in .*/home/bad-input; start one with `alertdrill up`"),
     _cli("load-remote-target", "load", "--target", "http://192.168.1.10:8080", line=r"is not a loopback address"),
     _cli("load-zero-users", "load", "-u", "0", "--target", "http://127.0.0.1:9",
          line=r"users must be a whole number > 0, got 0"),
@@ -180,7 +181,7 @@ CATALOGUE: list[BadInput] = [
     _pytest("pytest-time-scale-nan", "--time-scale", "nan", exit=4, line=TIME_SCALE.format("nan")),
     _pytest("pytest-time-scale-inf", "--time-scale", "inf", exit=4, line=TIME_SCALE.format("inf")),
     _pytest("pytest-env-time-scale-word", exit=4, env={"ALERTDRILL_TIME_SCALE": "abc"},
-            line=r"ALERTDRILL_TIME_SCALE 'abc' is not a number"),
+            line=r"ALERTDRILL_TIME_SCALE 'abc' is not a valid time scale"),
     _pytest("pytest-home-is-file", exit=4, env={"ALERTDRILL_HOME": "{file}"},
             line=HOME_FILE.format("ALERTDRILL_HOME=.*")),
     _pytest("pytest-home-below-file", exit=4, env={"ALERTDRILL_HOME": "{file}/x"},
@@ -188,9 +189,9 @@ CATALOGUE: list[BadInput] = [
     _pytest("pytest-home-uncreatable", exit=4, env={"ALERTDRILL_HOME": "/proc/alertdrill-home"},
             line=r"ALERTDRILL_HOME=/proc/alertdrill-home cannot be used"),
     _pytest("pytest-load-workers-word", exit=4, env={"ALERTDRILL_LOAD_WORKERS": "many"},
-            line=r"ALERTDRILL_LOAD_WORKERS='many' is not a whole number"),
+            line=r"ALERTDRILL_LOAD_WORKERS 'many' is not a valid load workers; fix it or leave it unset"),
     _pytest("pytest-allow-remote-bad-value", exit=4, env={"ALERTDRILL_ALLOW_REMOTE": "perhaps"},
-            line=r"ALERTDRILL_ALLOW_REMOTE='perhaps' is not a yes/no value"),
+            line=r"ALERTDRILL_ALLOW_REMOTE 'perhaps' must be 1/true/yes or 0/false/no; fix it or leave it unset"),
     _pytest("pytest-rules-bad-expression", "--rules", "{tmp}/bad.yml", "-k", "redis-down", exit=2,
             files={"bad.yml": BAD_EXPR},
             line=r"invalid rule file: .*/bad\.yml: .*unclosed left parenthesis"),

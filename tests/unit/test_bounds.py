@@ -4,8 +4,9 @@ import math
 
 import pytest
 
-from alertdrill.bounds import MAX_TIME_SCALE, MAX_WAIT_SECONDS, check_bounded, check_time_scale, session_bounds
+from alertdrill.bounds import MAX_WAIT_SECONDS, check_bounded, session_bounds
 from alertdrill.errors import ConfigError
+from alertdrill.settings import MAX_TIME_SCALE, resolve_setting
 from alertdrill.stack import layout
 from alertdrill.stack.rendering import StackTiming
 
@@ -19,12 +20,12 @@ def _rules(tmp_path, body: str):
 @pytest.mark.parametrize("value", ["0", "-1", "inf", "-inf", "nan", str(MAX_TIME_SCALE * 2), 0.0, math.nan])
 def test_unusable_time_scales_are_refused_naming_the_option(value):
     with pytest.raises(ConfigError, match=r"^--time-scale .* must be a number > 0 and at most 3600 \("):
-        check_time_scale(value)
+        resolve_setting("time_scale", option=value, environ={})
 
 
 @pytest.mark.parametrize("value,expected", [("60", 60.0), ("1", 1.0), (0.5, 0.5), (str(MAX_TIME_SCALE), 3600.0)])
 def test_usable_time_scales_pass(value, expected):
-    assert check_time_scale(value) == expected
+    assert resolve_setting("time_scale", option=value, environ={}) == expected
 
 
 def test_longest_deadline_follows_the_rules_and_the_timing(tmp_path):

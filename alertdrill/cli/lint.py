@@ -1,6 +1,6 @@
 """`alertdrill lint`: rule problems that promtool cannot see, one line per finding.
 
-Registered by :func:`alertdrill.cli.build_parser` through :func:`register`. Exit status: 0 when
+Registered by :mod:`alertdrill.cli`. Exit status: 0 when
 there are only warnings, 1 with any error finding, 2 when the input itself is unusable (invalid
 rule file, no live stack, unreachable Prometheus) - the CLI prints that as one line.
 """
@@ -34,7 +34,7 @@ def register(subparsers) -> None:
                            "env ALERTDRILL_ALLOW_REMOTE=1)")
     lint.add_argument("--alertmanager-config", type=Path, default=layout.ALERTMANAGER_CONFIG, metavar="PATH",
                       help="Alertmanager config to check routing and receivers in (default: the shipped one)")
-    lint.add_argument("--runbook-root", type=Path, default=layout.STACK_DIR.parent, metavar="DIR",
+    lint.add_argument("--runbook-root", type=Path, default=layout.ROOT, metavar="DIR",
                       help="where relative runbook_url links start (default: %(default)s)")
     lint.set_defaults(func=cmd_lint)
 
@@ -44,7 +44,7 @@ def _prometheus_url(args: argparse.Namespace) -> str:
         return args.prometheus_url
     from alertdrill.stack.state import check_home, read_state
 
-    run_dir = check_home(Path(args.home) if args.home else None) / args.name
+    run_dir = check_home(args.home) / args.name
     try:
         return read_state(run_dir).prometheus_url
     except StackNotRunningError as exc:
