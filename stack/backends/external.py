@@ -163,14 +163,13 @@ def _check_url(key: str, value: str, schemes: tuple[str, ...], source: str) -> N
 
 
 def _positive(raw: str, source: str) -> float:
+    from alertdrill.settings import SETTINGS
+
     try:
-        value = float(raw)
+        return SETTINGS["time_scale"].convert(raw)  # finite, > 0 and bounded, like --time-scale
     except ValueError:
-        value = 0.0
-    if value <= 0:
-        raise ConfigError(f"external stack ({source}): time_scale {raw!r} must be a number > 0; "
-                          "use 1 unless that stack's rules are scaled")
-    return value
+        raise ConfigError(f"external stack ({source}): time_scale {raw!r} must be a number > 0 and at most "
+                          f"3600; use 1 unless that stack's rules are scaled") from None
 
 
 def _ports(values: Mapping[str, str]) -> dict[str, int]:

@@ -133,7 +133,7 @@ def test_missing_file_and_bad_json(tmp_path):
         load_external(bad, environ=ALLOW, home=tmp_path)
 
 
-@pytest.mark.parametrize("value", ["0", "-1", "fast"])
+@pytest.mark.parametrize("value", ["0", "-1", "fast", "inf", "nan", "1e9"])
 def test_time_scale_must_be_positive(tmp_path, value):
     with pytest.raises(ConfigError, match="time_scale"):
         load_external(environ=_env({**GOOD, "time_scale": value}), home=tmp_path)
