@@ -28,9 +28,15 @@ def one_line_errors() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def stack_backend(alertdrill_settings: RunSettings, catalogue: Catalogue) -> Iterator:
-    """The session's stack (native by default), started after reverting what a crashed session left."""
+def stack_backend(alertdrill_settings: RunSettings, catalogue: Catalogue, pytestconfig: pytest.Config) -> Iterator:
+    """The session's stack (native by default), started after reverting what a crashed session left.
+
+    First the session locks the stack and its report directory: a second session on either refuses
+    here, at once, with one line naming the first, before it reverts, stops or deletes anything."""
+    from .options import lock_session
+
     with one_line_errors():
+        lock_session(pytestconfig, stack=True, report_dir=True)
         stack = _start_stack(alertdrill_settings, catalogue)
     try:
         yield stack
