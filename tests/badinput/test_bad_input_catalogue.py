@@ -186,7 +186,7 @@ CATALOGUE: list[BadInput] = [
             line=HOME_FILE.format("ALERTDRILL_HOME=.*")),
     _pytest("pytest-home-below-file", exit=4, env={"ALERTDRILL_HOME": "{file}/x"},
             line=HOME_BELOW.format("ALERTDRILL_HOME=.*")),
-    _pytest("pytest-home-uncreatable", exit=4, env={"ALERTDRILL_HOME": "/proc/alertdrill-home"},
+    _pytest("pytest-home-uncreatable", exit=2, env={"ALERTDRILL_HOME": "/proc/alertdrill-home"},
             line=r"ALERTDRILL_HOME=/proc/alertdrill-home cannot be used"),
     _pytest("pytest-load-workers-word", exit=4, env={"ALERTDRILL_LOAD_WORKERS": "many"},
             line=r"ALERTDRILL_LOAD_WORKERS 'many' is not a valid load workers; fix it or leave it unset"),
