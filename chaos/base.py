@@ -290,7 +290,8 @@ class Fault(ABC):
         ok, evidence = poll_until(attempt, timeout=timeout, interval=interval, accept=lambda e: e is not None)
         if ok and evidence is not None:
             return evidence
-        raise FaultNotInEffectError(f"{last[0]} (still, after waiting {timeout:g}s)")
+        error = type(last[0]) if last[0] is not None else FaultNotInEffectError  # keep "too weak" a FaultTooWeakError
+        raise error(f"{last[0]} (still, after waiting {timeout:g}s)")
 
     def revert(self) -> str | None:
         """Undo the fault and remove its journal entry; a no-op when there is nothing to undo."""
