@@ -8,15 +8,17 @@ import time
 
 import pytest
 
+from alertdrill.results import DrillResult
+
 from .options import SETTINGS_KEY
 
 __all__ = ["drill_results_of"]
 
-RESULTS_KEY = pytest.StashKey[list]()
+RESULTS_KEY = pytest.StashKey[list[DrillResult]]()
 STARTED_KEY = pytest.StashKey[float]()
 
 
-def drill_results_of(config: pytest.Config) -> list:
+def drill_results_of(config: pytest.Config) -> list[DrillResult]:
     """The session's drill results (what the summary is made of)."""
     return config.stash.setdefault(RESULTS_KEY, [])
 
@@ -34,15 +36,16 @@ def _terminate(signum: int, frame: object) -> None:
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
-    from alertdrill.summary import format_matrix, write_summary
+    from alertdrill.matrix import format_text, matrix_rows
+    from alertdrill.results import RunSummary
 
     results = config.stash.get(RESULTS_KEY, None)
     if not results:
         return
     wall = time.time() - config.stash.get(STARTED_KEY, time.time())
     terminalreporter.section("alertdrill summary")
-    terminalreporter.write_line(format_matrix(results, wall_seconds=wall))
+    terminalreporter.write_line(format_text(matrix_rows(results), wall_seconds=wall))
     settings = config.stash[SETTINGS_KEY]
-    path = write_summary(settings.report_dir / "summary.json", results, wall_seconds=round(wall, 1),
-                         time_scale=settings.time_scale)
+    summary = RunSummary(results=list(results), wall_seconds=round(wall, 1), time_scale=settings.time_scale)
+    path = summary.write(settings.report_dir / "summary.json")
     terminalreporter.write_line(f"summary written to {path}")
