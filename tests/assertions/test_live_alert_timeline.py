@@ -93,6 +93,31 @@ def test_switch_alert_fires_is_delivered_and_resolves_within_computed_deadlines(
     assert {(n["receiver"], n["status"]) for n in journal} >= {("warning", "firing"), ("warning", "resolved")}
 
 
+def test_fire_time_is_prometheus_own_evaluation_so_delivery_never_precedes_it(live):
+    """No timeline, and the fire check looks only after the delivery: a polled fire time would come
+    after the delivery; the firing transition Prometheus recorded cannot."""
+    live.sink.clear()
+    alert = expect_alert("TestSwitchOn", {"severity": "warning"}, **clients(live))
+    alert.precondition()
+    switched_on = time.time()
+    try:
+        live.switch.set(1)
+        delivered = alert.delivered_to("warning", since=switched_on)
+        looked = time.time()
+        fired = alert.fires(since=switched_on)
+    finally:
+        switched_off = time.time()
+        live.switch.set(0)
+    assert fired.at <= delivered.at < looked, (fired.at, delivered.at, looked)
+    assert fired.measured >= alert.rule.duration, "cannot fire before `for` has passed"
+    stamps = [t for s in live.prometheus.raw_samples(
+        'ALERTS{alertname="TestSwitchOn",alertstate="firing"}', switched_on, time.time()) for t, _ in s.values]
+    assert fired.at == min(stamps), "the fire time is the evaluation that fired it"
+    pending = fired.evidence.active_at
+    assert pending is not None and pending + alert.rule.duration <= fired.at + 0.001  # samples: whole ms
+    alert.resolves(since=switched_off, receiver="warning")
+
+
 def test_alert_that_cannot_fire_stays_silent_and_explains_a_missed_deadline(live):
     alert = expect_alert("TestSwitchNever", {"severity": "warning"}, **clients(live))
     alert.precondition()
