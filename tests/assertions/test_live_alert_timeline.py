@@ -2,8 +2,8 @@
 
 The "fault" is a gauge the test sets; the rule is ``alertdrill_test_switch == 1`` for 2 s, scrape and
 evaluation every 1 s, group_wait/group_interval 1 s. The test checks that the computed deadlines
-hold the measured times and are not absurdly loose (< 3x the nominal minimum of DESIGN.md; tests/assertions/test_deadline_bounds.py
-bounds them by the ideal pipeline's best and worst case).
+hold the measured times and are not absurdly loose (< 3x the nominal minimum of DESIGN.md;
+tests/assertions/test_deadline_bounds.py bounds them by the ideal pipeline's best and worst case).
 """
 
 from __future__ import annotations
