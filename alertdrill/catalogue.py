@@ -1,4 +1,4 @@
-"""The catalogue: which fault proves which alert, as data a team edits (``scenarios/catalogue.yml``).
+"""The catalogue: which fault proves which alert, as data a team edits (``alertdrill init`` writes one to start from).
 
 A scenario names the alerts it proves (by the names in the rules under test, so a rule set whose
 alerts have other names is mapped by editing this file), the fault that the alerts document, the
@@ -21,7 +21,8 @@ from alertdrill.stack.timescale import RuleTiming
 __all__ = ["COMPONENTS", "DEFAULT_CATALOGUE", "AlertContract", "Catalogue", "Coverage", "FaultSpec", "Scenario",
            "load_catalogue"]
 
-DEFAULT_CATALOGUE = Path(__file__).resolve().parent.parent / "scenarios" / "catalogue.yml"
+#: The shipped alerts' catalogue, package data next to this module (what ``--catalogue`` replaces).
+DEFAULT_CATALOGUE = Path(__file__).resolve().parent / "catalogue.yml"
 COMPONENTS = ("postgres", "redis", "app", "monitoring")
 
 

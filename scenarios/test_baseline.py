@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-pytestmark = [pytest.mark.chaos, pytest.mark.monitoring]
+pytestmark = [pytest.mark.chaos, pytest.mark.monitoring, pytest.mark.baseline]
 
 
 def test_steady_load_fires_no_alert(observers, steady_load):
