@@ -271,7 +271,7 @@ def gather_timings(rule: AlertingRule, prometheus: PrometheusClient, alertmanage
 def _absence_term(prometheus: PrometheusClient, rule: AlertingRule) -> Term:
     """An absent() rule sees a vanished series only after the lookback delta: Prometheus 2.42 writes
     no staleness markers when a whole scrape job is removed, so the last sample stays visible."""
-    if "absent(" not in rule.query and "absent_over_time(" not in rule.query:
+    if "absent(" not in rule.query:  # absent_over_time() reads a range: its window is in .needs
         return Term("lookback delta", 0.0, "the rule does not alert on absence")
     lookback = prometheus.flags().get("query.lookback-delta", "5m")
     return Term("lookback delta", parse_duration(lookback, what="query.lookback-delta"),
