@@ -104,8 +104,9 @@ class _Drill:
             for res, _, exp in self.contracts():
                 exp.timings(None)  # read while every component is up (the fault may stop Alertmanager)
                 facts = exp.timings(res.receiver)
-                res.theoretical_min = round(facts.scrape.seconds + facts.evaluation.seconds + facts.for_.seconds
-                                            + facts.group_wait.seconds, 3)
+                bounds = facts.bounds()
+                res.best_case, res.worst_case = ((bounds.best_deliver, bounds.worst_deliver) if res.receiver
+                                                 else (bounds.best_fire, bounds.worst_fire))
             self.silent_pending = self._silent_deadlines()
 
     def _silent_deadlines(self) -> dict[str, Deadline]:

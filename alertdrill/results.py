@@ -26,7 +26,11 @@ class AlertResult:
     alert: str
     labels: dict[str, str]
     receiver: str | None
-    theoretical_min: float | None = None
+    #: The ideal pipeline's bounds, seconds from the injection to the notification (to firing for an
+    #: alert not delivered by design): best = for + group_wait; worst = scrape + evaluation + what the
+    #: expression waits for + for + one evaluation + group_wait (assertions/deadlines.py).
+    best_case: float | None = None
+    worst_case: float | None = None
     fired_after: float | None = None
     fire_deadline: float | None = None
     delivered_after: float | None = None

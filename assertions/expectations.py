@@ -10,6 +10,7 @@ arithmetic, the rule, the value of each selector and the timeline.
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -25,6 +26,7 @@ from .deadlines import Deadline, Slack, TimingFacts, gather_timings
 from .diagnostics import diagnose, selector_report
 from .notifications import Notification, SinkClient
 from .prometheus import ActiveAlert, AlertingRule, PrometheusClient
+from .promql import Matcher
 from .timeline import Timeline, format_labels
 
 __all__ = ["AlertExpectation", "Outcome", "dropping_aggregation", "expect_alert"]
@@ -257,8 +259,32 @@ class AlertExpectation:
         if found is None:
             raise self._fail("fires", self._other_labels() or f"did not fire within {deadline.seconds:.2f} s",
                              "Prometheus state firing", deadline, anchor)
-        at = self._earliest("firing", "prometheus", anchor, time.time())
+        at = self.firing_transition(found, anchor)
+        if at is None:
+            at = self._earliest("firing", "prometheus", anchor, time.time())
         return self._pass("fires", anchor, at, deadline, found, "Prometheus state firing")
+
+    def firing_transition(self, alert: ActiveAlert, anchor: float) -> float | None:
+        """Prometheus' own time of ``alert``'s firing transition after ``anchor``, not when a poll saw it.
+
+        The first ``ALERTS{alertstate="firing"}`` sample after the anchor is stamped with the evaluation
+        that fired it; if the series cannot be read, ``activeAt`` (the evaluation that made it pending)
+        plus ``for`` rounded up to the group's evaluation grid. None when neither is known.
+        """
+        labels = {**alert.labels, "alertstate": "firing"}
+        selector = "ALERTS{" + ",".join(str(Matcher(k, "=", v)) for k, v in sorted(labels.items())) + "}"
+        try:
+            stamps = [t for series in self.prometheus.raw_samples(selector, anchor, time.time())
+                      for t, _ in series.values]
+        except ObservationError:
+            stamps = []
+        if stamps:
+            return min(stamps)
+        if alert.active_at is None:
+            return None
+        interval = self.rule.group_interval
+        steps = math.ceil(self.rule.duration / interval - 1e-9) if interval > 0 else 0
+        return alert.active_at + steps * interval
 
     def delivered_to(self, receiver: str, within: float | None = None, labels: Mapping[str, str] | None = None,
                      *, since: float | None = None) -> Outcome:

@@ -90,7 +90,7 @@ def test_a_misspelt_alert_is_one_line_with_the_closest_names(tmp_path):
 
 def test_a_misspelt_silent_name_is_refused_even_when_lenient(tmp_path):
     catalogue = _named(tmp_path, "[{name: RedisDown, receiver: critical}]", "[RedisOutOfMemroy]")
-    with pytest.raises(ConfigError, match="names silent 'RedisOutOfMemroy'.*closest: RedisOutOfMemory"):
+    with pytest.raises(ConfigError, match=r"names silent 'RedisOutOfMemroy'.*closest: RedisOutOfMemory"):
         catalogue.check_names(RULES, strict=False)
 
 
