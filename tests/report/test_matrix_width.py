@@ -25,7 +25,7 @@ WIDTH = 1400
 #: How far the table and the page reach, and the right edge of each status cell, in CSS pixels.
 MEASURE_JS = """(() => {
   const table = document.querySelector('table');
-  if (!table) return null;
+  if (document.readyState !== 'complete' || !table) return null;  // measure the whole page, laid out
   const last = [...table.rows].map(r => r.cells[r.cells.length - 1].getBoundingClientRect().right);
   return {inner: window.innerWidth, scroll: document.documentElement.scrollWidth,
           table: table.getBoundingClientRect().right, status: Math.max(...last), rows: table.rows.length};
