@@ -38,7 +38,7 @@ class RunSettings:
     #: Where stacks live; None: ``stack.state.default_home()``.
     home: Path | None = None
     load_workers: int = 0
-    strict_coverage: bool = False
+    strict_coverage: bool = True
     #: The scenario catalogue; None: the shipped one (``alertdrill.catalogue.DEFAULT_CATALOGUE``).
     catalogue: Path | None = None
     report_dir: Path = Path("reports")
@@ -118,7 +118,9 @@ SETTINGS: dict[str, Setting] = {s.field: s for s in (
     Setting("load_workers", "--load-workers", "ALERTDRILL_LOAD_WORKERS", _non_negative_int,
             "run Locust distributed with this many worker processes (default 0: local)"),
     Setting("strict_coverage", "--strict-coverage", "ALERTDRILL_STRICT_COVERAGE", _flag,
-            "fail when an alert in the rules has no scenario"),
+            "fail (one line, before the stack starts) when an alert in the rules has no scenario, a scenario's "
+            "alert is not in the rules, or a name in the catalogue matches no rule (default on; "
+            "--no-strict-coverage lists them and skips such scenarios instead)"),
     Setting("catalogue", "--catalogue", "ALERTDRILL_CATALOGUE", Path,
             "scenario catalogue mapping alerts to faults (default: the shipped one)", path=True),
     Setting("report_dir", "--report-dir", "ALERTDRILL_REPORT_DIR", Path,

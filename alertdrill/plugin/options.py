@@ -8,6 +8,7 @@ in them start at the ini file's directory.
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
 import pytest
@@ -37,7 +38,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         if name == "rule_files":
             kwargs.update(action="append", metavar="PATH")
         elif name == "strict_coverage":
-            kwargs.update(action="store_true")
+            kwargs.update(action=argparse.BooleanOptionalAction)
         else:
             kwargs.update(metavar="PATH" if setting.path else name.split("_")[-1].upper())
         group.addoption(setting.option, help=f"{setting.help} (env {setting.env}; ini {setting.ini})",

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from alertdrill.catalogue import rule_file_alerts
 from alertdrill.matrix import matrix_rows
 from alertdrill.report.markup import esc, page, table
 from alertdrill.report.tables import BOUNDS_NOTE, bounds_cell, deadline_cell, delivered_cell, status_html
@@ -54,14 +53,8 @@ def rule_alerts_of(results: Iterable[DrillResult], rule_files: Iterable[Path]) -
     recorded = {name for r in results for name in r.rule_alerts}
     if recorded:
         return recorded, "the rules the run's Prometheus loaded"
-    names: set[str] = set()
     files = list(rule_files)
-    for path in files:
-        try:
-            doc = yaml.safe_load(Path(path).read_text()) or {}
-        except (OSError, yaml.YAMLError):
-            continue
-        names |= {r["alert"] for g in doc.get("groups") or [] for r in g.get("rules") or [] if "alert" in r}
+    names = rule_file_alerts(files)
     return names, f"the shipped rule files ({len(files)}), as the run recorded none"
 
 
