@@ -158,6 +158,12 @@ class TimingFacts:
         worst = self._worst_fire_terms()
         return Deadline("fire", (worst[0], self.scrape_duration, *worst[1:]), slack)
 
+    def pending(self, slack: Slack) -> Deadline:
+        """How long the alert may take to become pending: the fire deadline without ``for`` and the
+        evaluation grid (what a must-stay-silent alert's hold needs)."""
+        return Deadline("pending", (self.scrape, self.scrape_duration, self.evaluation, self.needs, self.absence),
+                        slack)
+
     def deliver(self, slack: Slack) -> Deadline:
         return Deadline("deliver", (*self.fire(slack).terms, self.group_wait), slack)
 

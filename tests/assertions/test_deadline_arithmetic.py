@@ -172,3 +172,5 @@ def test_bounds_of_the_ideal_pipeline():
     assert (b.worst_fire, b.worst_deliver) == (15 + 30 + 300 + 300 + 30, 15 + 30 + 300 + 300 + 30 + 30)
     # The deadline is the worst case plus the scrape's own duration and slack.
     assert f.deliver(Slack(0, 0)).seconds == b.worst_deliver + 10
+    # Pending: no `for`, no evaluation grid.
+    assert f.pending(Slack(0, 0)).seconds == 15 + 10 + 30 + 300
