@@ -77,7 +77,7 @@ LOAD_USERS = 10
 
 
 @pytest.fixture(scope="session")
-def steady_load(stack_info, alertdrill_settings):
+def steady_load(stack_info, alertdrill_settings, load_remote_options):
     """Steady load for the whole session: every scenario's baseline, fault and recovery run under it."""
     import shutil
 
@@ -87,7 +87,7 @@ def steady_load(stack_info, alertdrill_settings):
     shutil.rmtree(artifacts, ignore_errors=True)  # the previous run's artifacts; this run writes its own
     run = LoadRun(profile="steady", target=stack_info.app_url, users=LOAD_USERS, run_time=LOAD_RUN_TIME,
                   workers=alertdrill_settings.load_workers, ledger_dsn=stack_info.postgres_dsn,
-                  artifacts_dir=artifacts)
+                  artifacts_dir=artifacts, **load_remote_options)
     with run:
         yield run
 

@@ -14,7 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from alertdrill.errors import LoadError
-from alertdrill.locustfiles.options import DEFAULT_RUN_TIME, DEFAULT_USERS
+from alertdrill.locustfiles.options import (
+    DEFAULT_RUN_TIME,
+    DEFAULT_USERS,
+    EXPECT_WORKERS_HELP,
+    MASTER_BIND_HELP,
+    remote_workers_setting,
+)
 from alertdrill.locustfiles.profiles import PROFILES
 from alertdrill.locustfiles.runner import LoadRun
 
@@ -38,8 +44,11 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("-w", "--workers", "--load-workers", dest="workers", type=int,
                         default=int(os.environ.get("ALERTDRILL_LOAD_WORKERS") or 0),
                         help="run Locust's master and this many worker processes (default: 0, one local process)")
+    parser.add_argument("--load-master-bind", metavar="ADDR[:PORT]", default=None, help=MASTER_BIND_HELP)
+    parser.add_argument("--load-expect-workers", metavar="N", type=int, default=None, help=EXPECT_WORKERS_HELP)
     parser.add_argument("--target", default=None,
-                        help="base URL on loopback (default: the app of the stack --name)")
+                        help="base URL on loopback, or with remote workers an address of this machine they reach "
+                             "the app on (default: the app of the stack --name)")
     parser.add_argument("--out", type=Path, default=None,
                         help="artifacts directory (default: ./artifacts/load/<profile>-<UTC time>)")
     parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
@@ -85,11 +94,19 @@ def cmd_load(args: argparse.Namespace) -> int:
     else:
         target, dsn = _stack_target(args)
     out = args.out or Path("artifacts") / "load" / f"{args.profile}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
+    remote = remote_workers_setting(args.load_master_bind, args.load_expect_workers)
     run = LoadRun(profile=args.profile, target=target, artifacts_dir=out, users=args.users,
                   spawn_rate=args.spawn_rate, run_time=args.run_time, workers=args.workers,
-                  parameters=_parameters(args.param), ledger_dsn=None if args.no_ledger_check else dsn)
-    run.start()
-    print(f"load {args.profile!r} -> {run.options.target}: {args.users} users, {args.workers} workers, "
+                  parameters=_parameters(args.param), ledger_dsn=None if args.no_ledger_check else dsn,
+                  remote=remote)
+    try:
+        run.start()  # with remote workers: prints their command, then waits for them
+    except KeyboardInterrupt:
+        run.kill()
+        print("interrupted before the load started", flush=True)
+        return 130
+    remote_text = f" + {remote.expect} remote" if remote else ""
+    print(f"load {args.profile!r} -> {run.options.target}: {args.users} users, {args.workers} workers{remote_text}, "
           f"{run.options.run_seconds} s (Ctrl-C stops early); artifacts in {run.artifacts.directory}", flush=True)
     try:
         try:
