@@ -120,3 +120,18 @@ def test_pytest_bad_remote_setting_is_a_usage_error_before_anything_runs(tmp_pat
     assert done.returncode == 4, done.stdout + done.stderr
     assert "alertdrill: --load-expect-workers 2 needs --load-master-bind ADDR" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_pytest_options_reach_the_load_and_the_worker_command_is_shown_past_output_capture(tmp_path):
+    (tmp_path / "test_announce.py").write_text(
+        "def test_announce(load_remote_options):\n"
+        "    remote = load_remote_options['remote']\n"
+        "    assert (remote.bind, remote.expect) == ('127.0.0.1', 3) and remote.port > 0\n"
+        "    print('captured, not shown')\n"
+        "    load_remote_options['announce']('the worker command is shown')\n")
+    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--rootdir", str(tmp_path),
+                           "--load-master-bind", "127.0.0.1:0", "--load-expect-workers", "3",
+                           str(tmp_path / "test_announce.py")],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "the worker command is shown" in done.stdout and "captured, not shown" not in done.stdout
