@@ -11,9 +11,9 @@ conftest, or ``pytest_plugins = ["alertdrill.locustfiles.fixtures"]`` in the roo
 
 Each run gets the session stack's app as target, ``--load-workers`` workers, the stack's Postgres
 for the write ledger, and its own artifacts directory; a run the test left running is killed after it.
-With ``--load-master-bind ADDR --load-expect-workers N`` (options of this module, as the remote-worker
-settings live in the load layer) the master also waits for N workers on other hosts and the worker
-command is printed on the terminal: ``load_remote_options`` are the keyword arguments for any LoadRun.
+With ``--load-master-bind ADDR --load-expect-workers N`` (settings ``load_master_bind`` and
+``load_expect_workers``) the master also waits for N workers on other hosts and the worker command is
+printed on the terminal: ``load_remote_options`` are the keyword arguments for any LoadRun.
 """
 
 from __future__ import annotations
@@ -26,23 +26,11 @@ from typing import Any
 import pytest
 
 from alertdrill.errors import AlertdrillError
-from alertdrill.locustfiles.options import (
-    EXPECT_WORKERS_HELP,
-    MASTER_BIND_HELP,
-    RemoteWorkers,
-    remote_workers_setting,
-)
+from alertdrill.locustfiles.options import remote_workers_setting
 from alertdrill.locustfiles.runner import LoadRun
+from alertdrill.plugin.options import SETTINGS_KEY
 
-__all__ = ["load_artifacts_dir", "load_remote_options", "load_run", "pytest_addoption", "pytest_configure"]
-
-REMOTE_KEY = pytest.StashKey[RemoteWorkers | None]()
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("alertdrill", "alertdrill: prove documented alerts")
-    group.addoption("--load-master-bind", default=None, metavar="ADDR[:PORT]", help=MASTER_BIND_HELP)
-    group.addoption("--load-expect-workers", default=None, type=int, metavar="N", help=EXPECT_WORKERS_HELP)
+__all__ = ["load_artifacts_dir", "load_remote_options", "load_run", "pytest_configure"]
 
 
 def _terminal_announcer(config: pytest.Config) -> Callable[[str], None]:
@@ -58,19 +46,22 @@ def _terminal_announcer(config: pytest.Config) -> Callable[[str], None]:
     return announce
 
 
+@pytest.hookimpl(trylast=True)  # after the plugin has resolved the settings
 def pytest_configure(config: pytest.Config) -> None:
-    """The remote-worker setting, once (option > environment): bad input is one line before anything runs."""
-    try:
-        config.stash[REMOTE_KEY] = remote_workers_setting(config.getoption("--load-master-bind", None),
-                                                          config.getoption("--load-expect-workers", None))
-    except AlertdrillError as exc:
-        raise pytest.UsageError(f"alertdrill: {exc}") from None
+    """Check the remote-worker settings once: bad input is one line before anything runs."""
+    settings = config.stash.get(SETTINGS_KEY, None)
+    if settings is not None:
+        try:
+            remote_workers_setting(settings.load_master_bind, settings.load_expect_workers)
+        except AlertdrillError as exc:
+            raise pytest.UsageError(f"alertdrill: {exc}") from None
 
 
 @pytest.fixture(scope="session")
-def load_remote_options(pytestconfig: pytest.Config) -> dict[str, Any]:
-    """``remote`` and ``announce`` for a LoadRun: empty without remote workers."""
-    remote = pytestconfig.stash.get(REMOTE_KEY, None)
+def load_remote_options(pytestconfig: pytest.Config, alertdrill_settings: Any) -> dict[str, Any]:
+    """``remote`` and ``announce`` for a LoadRun (settings ``load_master_bind``, ``load_expect_workers``);
+    empty without remote workers."""
+    remote = remote_workers_setting(alertdrill_settings.load_master_bind, alertdrill_settings.load_expect_workers)
     return {"remote": remote, "announce": _terminal_announcer(pytestconfig)} if remote else {}
 
 

@@ -8,7 +8,6 @@ answer. Load only ever goes to the stack's loopback addresses, and every run has
 from __future__ import annotations
 
 import math
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,13 +17,12 @@ import requests
 
 from alertdrill.errors import LoadError
 from alertdrill.locustfiles.profiles import Profile, get_profile
+from alertdrill.settings import SETTINGS
 from alertdrill.stack.ports import free_ports, is_local_address, is_loopback
 
 __all__ = [
     "DEFAULT_RUN_TIME",
     "DEFAULT_USERS",
-    "LOAD_EXPECT_WORKERS_ENV",
-    "LOAD_MASTER_BIND_ENV",
     "MAX_RUN_TIME",
     "LoadOptions",
     "RemoteWorkers",
@@ -40,15 +38,6 @@ MAX_WORKERS = 64
 DEFAULT_MASTER_PORT = 5557  # Locust's own
 PROBE_TIMEOUT_S = 3.0
 PROBE_PATH = "/status"
-
-#: The settings of remote workers: one environment variable each (pytest options and CLI flags
-#: ``--load-master-bind`` / ``--load-expect-workers`` beat them).
-LOAD_MASTER_BIND_ENV = "ALERTDRILL_LOAD_MASTER_BIND"
-LOAD_EXPECT_WORKERS_ENV = "ALERTDRILL_LOAD_EXPECT_WORKERS"
-MASTER_BIND_HELP = ("bind the Locust master to this address of this machine (ADDR or ADDR:PORT, port 0 = any free "
-                    f"one) for workers on other hosts, and print their command (env {LOAD_MASTER_BIND_ENV})")
-EXPECT_WORKERS_HELP = ("how many remote Locust workers the master waits for before the load starts "
-                       f"(with --load-master-bind; env {LOAD_EXPECT_WORKERS_ENV})")
 
 
 def _is_number(value: object) -> bool:
@@ -110,28 +99,25 @@ class RemoteWorkers:
         return f"[{self.bind}]:{self.port}" if ":" in self.bind else f"{self.bind}:{self.port}"
 
 
-def remote_workers_setting(bind: str | None = None, expect: int | str | None = None, *,
-                           environ: Mapping[str, str] | None = None) -> RemoteWorkers | None:
-    """The remote-worker setting by the precedence rule (given value > environment; None: not given).
+def remote_workers_setting(bind: str | None, expect: int | str | None) -> RemoteWorkers | None:
+    """The remote workers the settings ``load_master_bind`` and ``load_expect_workers`` ask for.
 
+    Both resolved already (``alertdrill.settings``: option > environment > ini; None = not given).
     ``bind`` is ``ADDR`` or ``ADDR:PORT`` (``[v6]:PORT``); without a port Locust's own 5557 is used.
     Neither given: None (no remote workers). One without the other is an error naming the missing one.
     """
-    environ = os.environ if environ is None else environ
-    bind = bind if bind is not None else (environ.get(LOAD_MASTER_BIND_ENV) or None)
-    raw_expect = expect if expect is not None else (environ.get(LOAD_EXPECT_WORKERS_ENV) or None)
-    if bind is None and raw_expect is None:
+    if bind is None and expect is None:
         return None
     if bind is None:
-        raise LoadError(f"--load-expect-workers {raw_expect} needs --load-master-bind ADDR "
-                        f"(or {LOAD_MASTER_BIND_ENV}): the address of this machine the remote workers connect to")
-    if raw_expect is None:
-        raise LoadError(f"--load-master-bind {bind} needs --load-expect-workers N (or {LOAD_EXPECT_WORKERS_ENV}): "
-                        f"how many remote workers to wait for")
+        raise LoadError(f"--load-expect-workers {expect} needs --load-master-bind ADDR (or "
+                        f"{SETTINGS['load_master_bind'].env}): the address of this machine remote workers connect to")
+    if expect is None:
+        raise LoadError(f"--load-master-bind {bind} needs --load-expect-workers N "
+                        f"(or {SETTINGS['load_expect_workers'].env}): how many remote workers to wait for")
     try:
-        count = int(raw_expect)
+        count = int(expect)
     except (TypeError, ValueError):
-        raise LoadError(f"--load-expect-workers {raw_expect!r} is not a whole number; give e.g. 2") from None
+        raise LoadError(f"--load-expect-workers {expect!r} is not a whole number; give e.g. 2") from None
     host, port = _split_address(str(bind))
     return RemoteWorkers(bind=host, port=port, expect=count)
 

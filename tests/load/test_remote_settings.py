@@ -10,16 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from alertdrill.errors import LoadError
+from alertdrill.errors import ConfigError, LoadError
 from alertdrill.locustfiles import LoadOptions, LoadRun
-from alertdrill.locustfiles.options import (
-    LOAD_EXPECT_WORKERS_ENV,
-    LOAD_MASTER_BIND_ENV,
-    RemoteWorkers,
-    remote_workers_setting,
-)
+from alertdrill.locustfiles.options import RemoteWorkers, remote_workers_setting
 from alertdrill.locustfiles.process import LocustProcesses
 from alertdrill.locustfiles.results import Artifacts
+from alertdrill.settings import SETTINGS, resolve_settings
 from alertdrill.stack.ports import is_local_address
 
 TARGET = "http://127.0.0.1:8080"
@@ -28,19 +24,27 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_neither_given_means_no_remote_workers():
-    assert remote_workers_setting(environ={}) is None
+    assert remote_workers_setting(None, None) is None
+    assert resolve_settings(environ={}).load_master_bind is None
 
 
 def test_option_beats_environment_and_port_defaults_to_locusts_own():
-    env = {LOAD_MASTER_BIND_ENV: "127.0.0.1:6000", LOAD_EXPECT_WORKERS_ENV: "3"}
-    assert remote_workers_setting(environ=env) == RemoteWorkers(bind="127.0.0.1", port=6000, expect=3)
-    assert remote_workers_setting("127.0.0.2", 2, environ=env) == RemoteWorkers(bind="127.0.0.2", port=5557, expect=2)
-    with pytest.raises(LoadError, match="needs --load-master-bind"):  # an empty variable counts as unset
-        remote_workers_setting(environ={**env, LOAD_MASTER_BIND_ENV: ""})
+    env = {SETTINGS["load_master_bind"].env: "127.0.0.1:6000", SETTINGS["load_expect_workers"].env: "3"}
+    settings = resolve_settings(environ=env)
+    assert remote_workers_setting(settings.load_master_bind, settings.load_expect_workers) == \
+        RemoteWorkers(bind="127.0.0.1", port=6000, expect=3)
+    settings = resolve_settings(options={"load_master_bind": "127.0.0.2", "load_expect_workers": "2"}, environ=env)
+    assert remote_workers_setting(settings.load_master_bind, settings.load_expect_workers) == \
+        RemoteWorkers(bind="127.0.0.2", port=5557, expect=2)
+    settings = resolve_settings(environ={**env, SETTINGS["load_master_bind"].env: ""})  # empty counts as unset
+    with pytest.raises(LoadError, match="needs --load-master-bind"):
+        remote_workers_setting(settings.load_master_bind, settings.load_expect_workers)
+    with pytest.raises(ConfigError, match="ALERTDRILL_LOAD_EXPECT_WORKERS '0' must be >= 1"):
+        resolve_settings(environ={SETTINGS["load_expect_workers"].env: "0"})
 
 
 def test_port_zero_picks_a_free_port_on_that_address():
-    remote = remote_workers_setting("127.0.0.1:0", "1", environ={})
+    remote = remote_workers_setting("127.0.0.1:0", "1")
     assert remote is not None and 0 < remote.port < 65536 and remote.address == f"127.0.0.1:{remote.port}"
 
 
@@ -57,7 +61,7 @@ def test_port_zero_picks_a_free_port_on_that_address():
 ])
 def test_bad_settings_are_one_line_errors(bind, expect, message):
     with pytest.raises(LoadError, match=message) as exc:
-        remote_workers_setting(bind, expect, environ={})
+        remote_workers_setting(bind, expect)
     assert "\n" not in str(exc.value)
 
 
