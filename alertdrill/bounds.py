@@ -19,21 +19,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from alertdrill.assertions.deadlines import Deadline, Slack, Term, TimingFacts
+from alertdrill.assertions.deadlines import Deadline, Slack, Term, TimingFacts, needs_term
 from alertdrill.assertions.durations import format_duration, parse_duration
 from alertdrill.assertions.promql import selectors
 from alertdrill.errors import ConfigError
 from alertdrill.settings import resolve_setting
 
-__all__ = ["MAX_WAIT_SECONDS", "RuleBounds", "SessionBounds", "check_bounded", "session_bounds"]
+__all__ = ["MAX_WAIT_SECONDS", "RuleBounds", "SessionBounds", "check_bounded", "check_rules_bounded",
+           "session_bounds"]
 
 #: The longest a single drill may need (fire + deliver + resolve). Six hours is the longest a CI job
 #: may run (GitHub Actions' job limit) and longer than any unattended pre-release run is watched: a
 #: rule that needs more cannot be proven in one run, so it is refused instead of waited for.
 MAX_WAIT_SECONDS = 6 * 3600.0
-
-_ABSENCE = ("absent(", "absent_over_time(")
-
 
 @dataclass(frozen=True)
 class RuleBounds:
@@ -122,8 +120,11 @@ def session_bounds(rule_files: Sequence[Path], *, timing, overrides: Mapping | N
                 expr = str(rule.get("expr", ""))
                 window = max((_seconds(s.range.split(":")[0], "range") for s in selectors(expr) if s.range),
                              default=0.0)
+                scrape_term = Term("scrape interval", scrape, "rendered prometheus.yml")
                 facts = TimingFacts(
-                    scrape=Term("scrape interval", scrape, "rendered prometheus.yml"),
+                    scrape=scrape_term,
+                    scrape_duration=Term("scrape timeout", scrape, "at most the scrape interval"),
+                    needs=needs_term(expr, scrape_term),
                     evaluation=Term("evaluation interval", group_eval, "rendered prometheus.yml"),
                     for_=Term("for", _seconds(rule.get("for", 0), f"{where}: for"), where),
                     keep_firing_for=Term("keep_firing_for",
@@ -131,8 +132,7 @@ def session_bounds(rule_files: Sequence[Path], *, timing, overrides: Mapping | N
                     range_window=Term("range window", window, where),
                     group_wait=Term("group_wait", group_wait, "rendered alertmanager.yml"),
                     group_interval=Term("group_interval", group_interval, "rendered alertmanager.yml"),
-                    absence=Term("lookback delta", lookback if any(a in expr for a in _ABSENCE) else 0.0,
-                                 "--query.lookback-delta"),
+                    absence=Term("lookback delta", lookback if "absent(" in expr else 0.0, "--query.lookback-delta"),
                 )
                 out.append(RuleBounds(alert=name, file=str(path), facts=facts, slack=slack))
     return SessionBounds(rules=tuple(out), time_scale=timing.time_scale)
@@ -171,3 +171,15 @@ def _route_timings(route: Mapping, timing) -> tuple[float, float]:
 
     walk(route, 30.0, 300.0)
     return max(waits), max(intervals)
+
+
+def check_rules_bounded(rule_files: Sequence[Path] | None, *, timing, overrides: Mapping | None = None
+                        ) -> SessionBounds:
+    """:func:`session_bounds` of ``rule_files`` (None: the shipped rules), refused above the ceiling.
+
+    Called before a stack starts by whoever will drill on it: the pytest plugin (with the catalogue's
+    rule overrides) and ``alertdrill up`` (with the shipped catalogue's, as a later session would use)."""
+    from alertdrill.stack import layout
+
+    files = list(rule_files) if rule_files else layout.shipped_rule_files()
+    return check_bounded(session_bounds(files, timing=timing, overrides=overrides))

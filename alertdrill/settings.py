@@ -43,7 +43,11 @@ class RunSettings:
     #: Where stacks live; None: ``stack.state.default_home()``.
     home: Path | None = None
     load_workers: int = 0
-    strict_coverage: bool = False
+    #: ``ADDR[:PORT]`` of this machine the Locust master binds for remote workers; None: no remote workers.
+    load_master_bind: str | None = None
+    #: How many remote workers the master waits for (with ``load_master_bind``).
+    load_expect_workers: int | None = None
+    strict_coverage: bool = True
     #: The scenario catalogue; None: the shipped one (``alertdrill.catalogue.DEFAULT_CATALOGUE``).
     catalogue: Path | None = None
     report_dir: Path = Path("reports")
@@ -67,6 +71,13 @@ def _non_negative_int(value: Any) -> int:
     number = int(value)
     if number < 0:
         raise ValueError("must be >= 0")
+    return number
+
+
+def _positive_int(value: Any) -> int:
+    number = int(value)
+    if number < 1:
+        raise ValueError("must be >= 1")
     return number
 
 
@@ -125,8 +136,16 @@ SETTINGS: dict[str, Setting] = {s.field: s for s in (
             "where stacks live (default /tmp/alertdrill-UID)", path=True),
     Setting("load_workers", "--load-workers", "ALERTDRILL_LOAD_WORKERS", _non_negative_int,
             "run Locust distributed with this many worker processes (default 0: local)"),
+    Setting("load_master_bind", "--load-master-bind", "ALERTDRILL_LOAD_MASTER_BIND", str,
+            "bind the Locust master to this address of this machine (ADDR or ADDR:PORT; port 5557 unless given, "
+            "0 = any free one) for workers on other hosts, and print their command"),
+    Setting("load_expect_workers", "--load-expect-workers", "ALERTDRILL_LOAD_EXPECT_WORKERS", _positive_int,
+            "how many remote Locust workers the master waits for (up to 300 s) before the load starts "
+            "(with --load-master-bind)"),
     Setting("strict_coverage", "--strict-coverage", "ALERTDRILL_STRICT_COVERAGE", _flag,
-            "fail when an alert in the rules has no scenario"),
+            "fail (one line, before the stack starts) when an alert in the rules has no scenario, a scenario's "
+            "alert is not in the rules, or a name in the catalogue matches no rule (default on; "
+            "--no-strict-coverage lists them and skips such scenarios instead)"),
     Setting("catalogue", "--catalogue", "ALERTDRILL_CATALOGUE", Path,
             "scenario catalogue mapping alerts to faults (default: the shipped one)", path=True),
     Setting("report_dir", "--report-dir", "ALERTDRILL_REPORT_DIR", Path,

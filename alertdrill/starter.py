@@ -109,8 +109,12 @@ def write_starter(directory: Path, *, component: str = "redis", force: bool = Fa
         raise ConfigError(f"{', '.join(existing)} already exist(s); choose another directory or pass --force "
                           "to overwrite")
     shipped = load_yaml(DEFAULT_CATALOGUE, what="catalogue")
-    scenarios = [s for s in shipped["scenarios"] if s.get("component") == component]
-    alerts = {a["name"] for s in scenarios for a in s.get("alerts") or []}
+    chosen = [s for s in shipped["scenarios"] if s.get("component") == component]
+    alerts = {a["name"] for s in chosen for a in s.get("alerts") or []}
+    # The rule file holds only these alerts: must-stay-silent names of other components would name
+    # alerts no rule under test defines (a load-time error), so they are left out.
+    scenarios = [{**s, "silent": [n for n in s.get("silent") or [] if n in alerts]} if "silent" in s else s
+                 for s in chosen]
     catalogue = {
         "rule_overrides": {k: v for k, v in (shipped.get("rule_overrides") or {}).items() if k in alerts},
         "not_provable": {k: v for k, v in (shipped.get("not_provable") or {}).items() if k in alerts},
@@ -121,8 +125,7 @@ def write_starter(directory: Path, *, component: str = "redis", force: bool = Fa
     (directory / RULES_NAME).write_text(f"# The {component} alerts alertdrill ships: edit them, then "
                                         f"`pytest -m chaos` proves them.\n{rules_text}")
     header = CATALOGUE_HEADER.format(rules=RULES_NAME, shipped=DEFAULT_CATALOGUE)
-    (directory / CATALOGUE_NAME).write_text(
-        header + _dump(catalogue, compact=True))
+    (directory / CATALOGUE_NAME).write_text(header + _dump(catalogue, compact=True))
     (directory / TEST_NAME).write_text(TEST_MODULE)
     (directory / INI_NAME).write_text(PYTEST_INI)
     return Starter(directory=directory, files=tuple(targets), component=component,

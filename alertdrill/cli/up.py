@@ -30,10 +30,15 @@ def register(subparsers: Any) -> None:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
+    from alertdrill.bounds import check_rules_bounded
+    from alertdrill.catalogue import load_catalogue
     from alertdrill.chaos.recovery import recover_run_dir
 
     rules = resolve_setting("rule_files", option=args.rules)
-    stack = native_stack(args, timing=stack_timing(args), rule_files=list(rules) or None)
+    timing = stack_timing(args)
+    stack = native_stack(args, timing=timing, rule_files=list(rules) or None)
+    stack.check_config()  # promtool's reason first, then the drills' waits (as a test session would run them)
+    check_rules_bounded(rules, timing=timing, overrides=load_catalogue().rule_overrides)
     if stack.is_running():
         stack.start()  # raises StackRunningError with the pids
     for line in recover_run_dir(stack.run_dir):

@@ -15,7 +15,7 @@ from alertdrill.settings import RunSettings
 
 from .session import drill_results_of
 
-__all__ = ["FAULT_LIFETIME", "check_no_write_lost", "drill", "drill_results", "faults"]
+__all__ = ["FAULT_LIFETIME", "check_no_write_lost", "drill", "drill_results", "faults", "session_quiet_timeout"]
 
 #: How long a fault may stay in effect before its watchdog reverts it.
 FAULT_LIFETIME = 300.0
@@ -30,25 +30,46 @@ def faults(stack_backend):
 
 
 @pytest.fixture(scope="session")
+def session_quiet_timeout(observers: Observers) -> float:
+    """How long a drill waits for the previous one's alerts to resolve (from the rules' deadlines)."""
+    from alertdrill.drill import quiet_timeout
+
+    return quiet_timeout(observers)
+
+
+@pytest.fixture(scope="session")
 def drill_results(pytestconfig: pytest.Config) -> list[DrillResult]:
     """Every scenario's result, for the summary matrix printed at the end of the run."""
     return drill_results_of(pytestconfig)
 
 
 def check_no_write_lost(load, stack_info, result: DrillResult) -> None:
-    """Every write the app acknowledged so far is in Postgres; the client's view of the fault window is kept."""
-    from alertdrill.locustfiles.ledger import check_ledger, read_ledger
+    """The drill's window holds at least the acknowledged writes the load's configured rate implies
+    (outside the fault window, where writes must succeed), and every acknowledged write is in Postgres;
+    the client's view of the fault window is kept for the report."""
+    import time
 
+    from alertdrill.locustfiles.ledger import WriteFloor, check_ledger, read_ledger
+
+    end = time.time()
     if result.injected_at and result.reverted_at:
         result.load_during_fault = load.window(result.injected_at, result.reverted_at).to_dict()
-    report = check_ledger(read_ledger(load.artifacts.ledger), stack_info.postgres_dsn)
+    load.window(result.started, end)  # returns once the load's files cover the drill
+    acks = read_ledger(load.artifacts.ledger)
+    mix = load.options.profile_spec.mix
+    if mix is not None and load.options.profile_spec.writes:
+        fault_seconds = (result.reverted_at or end) - (result.injected_at or end)
+        floor = WriteFloor.of(users=load.options.users, writes_per_user_second=mix.writes_per_user_second(),
+                              healthy_seconds=max(0.0, end - result.started - fault_seconds))
+        floor.check(sum(1 for a in acks if result.started <= a.at <= end), "in the drill")
+    report = check_ledger(acks, stack_info.postgres_dsn)
     result.ledger = report.to_dict()
     report.raise_for_loss()
 
 
 @pytest.fixture
 def drill(scenario: Scenario, faults, observers: Observers, coverage, drill_results: list, stack_info,
-          steady_load, alertdrill_settings: RunSettings) -> Callable[[], DrillResult]:
+          steady_load, alertdrill_settings: RunSettings, session_quiet_timeout: float) -> Callable[[], DrillResult]:
     """``drill()`` runs the scenario and returns its result; skips when the rules under test lack its
     alerts or the backend cannot reach what the fault controls."""
     from alertdrill.report import attach_drill
@@ -68,7 +89,7 @@ def drill(scenario: Scenario, faults, observers: Observers, coverage, drill_resu
     def run() -> DrillResult:
         try:
             result = run_drill(scenario, backend=faults.backend, observers=observers,
-                               fault_lifetime=faults.max_duration,
+                               quiet_timeout=session_quiet_timeout,
                                after_revert=lambda r: check_no_write_lost(steady_load, stack_info, r))
         except BaseException as exc:
             failed = getattr(exc, "drill_result", None)

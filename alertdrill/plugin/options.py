@@ -8,6 +8,8 @@ in them start at the ini file's directory.
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +41,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         kwargs: dict[str, Any] = {"default": None, "dest": f"alertdrill_{name}"}
         if name == "rule_files":
             kwargs.update(action="append", metavar="PATH")
-        elif name in ("strict_coverage", "allow_remote"):
+        elif name == "strict_coverage":
+            kwargs.update(action=argparse.BooleanOptionalAction)
+        elif name == "allow_remote":
             kwargs.update(action="store_true")
         else:
             kwargs.update(metavar="PATH" if setting.path else name.split("_")[-1].upper())
@@ -78,15 +82,19 @@ def pytest_configure(config: pytest.Config) -> None:
     for name, text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
     try:
-        settings = config.stash[SETTINGS_KEY] = settings_from_pytest(config)
+        settings = settings_from_pytest(config)
         check_home(settings.home)
     except AlertdrillError as exc:
         raise pytest.UsageError(f"alertdrill: {exc}") from None
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput:  # an xdist worker: a stack of its own (see alertdrill.plugin.workers)
+        settings = dataclasses.replace(settings, stack_name=f"{settings.stack_name}-{workerinput['workerid']}")
+    config.stash[SETTINGS_KEY] = settings
     if settings.allow_remote:
         allow_remote()  # read by every client, in this process and the ones it starts
     # Allure empties its results directory while it configures (--clean-alluredir), and an xdist
     # controller runs no fixture: both take the report directory's lock now, before anything is touched.
-    controller = bool(getattr(config.option, "numprocesses", None)) and not hasattr(config, "workerinput")
+    controller = bool(getattr(config.option, "numprocesses", None)) and not workerinput
     if getattr(config.option, "clean_alluredir", False) or controller:
         try:
             lock_session(config, report_dir=True)

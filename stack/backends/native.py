@@ -23,7 +23,6 @@ import requests
 import yaml
 
 from alertdrill.assertions.durations import format_duration
-from alertdrill.bounds import SessionBounds, check_bounded, session_bounds
 from alertdrill.errors import ConfigError, StackError, StackRunningError, StackStartError
 from alertdrill.stack import layout
 from alertdrill.stack.binaries import resolve
@@ -36,7 +35,7 @@ from alertdrill.stack.components import (
     specs,
 )
 from alertdrill.stack.pgdata import prepare_data_dir
-from alertdrill.stack.ports import free_ports
+from alertdrill.stack.ports import free_ports, ports_claimed
 from alertdrill.stack.process import RunningProcess, log_tail, spawn
 from alertdrill.stack.rendering import (
     StackTiming,
@@ -113,7 +112,8 @@ class NativeStack:
         self.check_config()
         self._claim_run_dir()
         try:
-            info = self._start_components()
+            with ports_claimed():  # until every component listens on the ports it was given
+                info = self._start_components()
             self._wait_monitoring_healthy(info, deadline=began + self.startup_timeout)
         except BaseException as exc:
             if isinstance(exc, StackStartError):
@@ -124,11 +124,10 @@ class NativeStack:
         write_state(info)
         return info
 
-    def check_config(self) -> SessionBounds:
-        """Everything that can be refused before a process starts: rule files (promtool's reason),
-        and waits that would be unreasonably long at this timing (see alertdrill.bounds)."""
+    def check_config(self) -> None:
+        """What can be refused before a process starts: the rule files, with promtool's reason. (Waits
+        that drills would make are bounded by their callers: alertdrill.bounds.check_rules_bounded.)"""
         _promtool_check_rules(self.rule_files)
-        return check_bounded(session_bounds(self.rule_files, timing=self.timing, overrides=self.rule_overrides))
 
     @property
     def kept_logs_dir(self) -> Path:

@@ -4,10 +4,10 @@ import math
 
 import pytest
 
-from alertdrill.bounds import MAX_WAIT_SECONDS, check_bounded, session_bounds
+from alertdrill.bounds import MAX_WAIT_SECONDS, check_bounded, check_rules_bounded, session_bounds
+from alertdrill.catalogue import load_catalogue
 from alertdrill.errors import ConfigError
 from alertdrill.settings import MAX_TIME_SCALE, resolve_setting
-from alertdrill.stack import layout
 from alertdrill.stack.rendering import StackTiming
 
 
@@ -34,9 +34,10 @@ def test_longest_deadline_follows_the_rules_and_the_timing(tmp_path):
     scaled = session_bounds(rules, timing=StackTiming(time_scale=60))
     assert [r.alert for r in scaled.rules] == ["Slow", "Fast"] and scaled.longest.alert == "Slow"
     slow = scaled.longest.facts
-    # scrape 2 s (the slow postgres job) + evaluation 1 s + window 10 s + for 20 s + evaluation 1 s
-    assert (slow.scrape.seconds, slow.range_window.seconds, slow.for_.seconds) == (2.0, 10.0, 20.0)
-    assert scaled.longest.fire.base == 34.0
+    # scrape 2 s (the slow postgres job) + its timeout 2 s + evaluation 1 s + window to fill 10 s + for 20 s
+    # + evaluation 1 s
+    assert (slow.scrape.seconds, slow.needs.seconds, slow.for_.seconds) == (2.0, 10.0, 20.0)
+    assert scaled.longest.fire.base == 36.0
     assert scaled.longest_drill_seconds == scaled.longest.deliver.seconds + scaled.longest.resolve.seconds
     production = session_bounds(rules, timing=StackTiming.production())
     assert production.longest.facts.for_.seconds == 1200.0 and production.longest_drill_seconds > 2400
@@ -49,9 +50,13 @@ def test_absent_rules_count_the_lookback(tmp_path):
 
 
 def test_shipped_rules_are_within_the_ceiling_at_every_shipped_timing():
+    overrides = load_catalogue().rule_overrides
     for timing in (StackTiming(), StackTiming(time_scale=1), StackTiming.production()):
-        bounds = check_bounded(session_bounds(layout.shipped_rule_files(), timing=timing))
+        bounds = check_rules_bounded(None, timing=timing, overrides=overrides)
         assert 0 < bounds.longest_drill_seconds < MAX_WAIT_SECONDS
+    # without the catalogue's override, the table-vacuum age (a day) is more than a drill may wait
+    with pytest.raises(ConfigError, match=r"alert PostgresqlTableNotVacuumed .* above the ceiling"):
+        check_rules_bounded(None, timing=StackTiming())
 
 
 def test_a_wait_above_the_ceiling_is_refused_with_the_ceiling_and_why(tmp_path):

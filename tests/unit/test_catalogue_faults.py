@@ -61,3 +61,42 @@ def test_every_fault_declares_its_parameters_with_a_type():
     for kind in kinds():
         for name, param in fault_class(kind).spec().items():
             assert param.type in (int, float, str, bool), (kind, name)
+
+
+def _named(tmp_path, alerts: str, silent: str = "[]"):
+    path = tmp_path / "catalogue.yml"
+    path.write_text(f"""
+scenarios:
+  - id: redis-down
+    component: redis
+    fault: {{kind: service-stop, component: redis}}
+    alerts: {alerts}
+    silent: {silent}
+""")
+    return load_catalogue(path)
+
+
+RULES = {"RedisDown", "RedisOutOfMemory", "PostgresNotResponding"}
+
+
+def test_a_misspelt_alert_is_one_line_with_the_closest_names(tmp_path):
+    catalogue = _named(tmp_path, "[{name: RedisDwn, receiver: critical}]")
+    with pytest.raises(ConfigError) as info:
+        catalogue.check_names(RULES, strict=False)
+    assert ("scenario 'redis-down' names alert 'RedisDwn', which no rule under test defines (closest: RedisDown)"
+            in str(info.value))
+    assert "\n" not in str(info.value)
+
+
+def test_a_misspelt_silent_name_is_refused_even_when_lenient(tmp_path):
+    catalogue = _named(tmp_path, "[{name: RedisDown, receiver: critical}]", "[RedisOutOfMemroy]")
+    with pytest.raises(ConfigError, match=r"names silent 'RedisOutOfMemroy'.*closest: RedisOutOfMemory"):
+        catalogue.check_names(RULES, strict=False)
+
+
+def test_strict_coverage_refuses_alerts_without_a_scenario(tmp_path):
+    catalogue = _named(tmp_path, "[{name: RedisDown, receiver: critical}]")
+    catalogue.check_names({"RedisDown"}, strict=True)
+    with pytest.raises(ConfigError, match="alerts without a scenario: PostgresNotResponding, RedisOutOfMemory"):
+        catalogue.check_names(RULES, strict=True)
+    catalogue.check_names(RULES, strict=False)  # lenient: listed by the coverage fixture, not refused
