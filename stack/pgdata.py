@@ -34,8 +34,7 @@ APP_DATABASE = "alertdrill"
 
 def _template_key() -> str:
     digest = hashlib.sha256()
-    # "self-contained": the template holds a copy of the shipped settings, never a path into the checkout
-    for part in (resolve("initdb"), resolve("postgres"), "self-contained"):
+    for part in (resolve("initdb"), resolve("postgres"), str(layout.STACK_DIR)):
         digest.update(part.encode())
     for path in (layout.POSTGRES_BOOTSTRAP_SQL, layout.STACK_DIR / "postgres" / "postgresql.conf"):
         digest.update(path.read_bytes())

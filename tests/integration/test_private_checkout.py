@@ -107,8 +107,9 @@ def test_readme_commands_work_from_a_private_clone(tmp_path):
         status = subprocess.run([*cli, "status", "--json"], capture_output=True, text=True, env=env, cwd=clone,
                                 timeout=60)
         assert status.returncode == 0 and json.loads(status.stdout)["run_dir"] == str(run_dir)
-        conf = run_dir / "postgres" / "data" / "alertdrill.conf"
+        conf = run_dir / "postgres" / "data" / "postgresql.conf"
         assert conf.stat().st_uid == conf.parent.stat().st_uid != 0  # the postgres user's own copy
+        assert "as alertdrill ships it" in conf.read_text()
         down = subprocess.run([*cli, "down"], capture_output=True, text=True, env=env, cwd=clone, timeout=120)
         assert down.returncode == 0, down.stderr
 
