@@ -173,13 +173,21 @@ def _route_timings(route: Mapping, timing) -> tuple[float, float]:
     return max(waits), max(intervals)
 
 
-def check_rules_bounded(rule_files: Sequence[Path] | None, *, timing, overrides: Mapping | None = None
-                        ) -> SessionBounds:
-    """:func:`session_bounds` of ``rule_files`` (None: the shipped rules), refused above the ceiling.
+def check_rules_bounded(rule_files: Sequence[Path] | None, *, timing, catalogue=None) -> SessionBounds:
+    """:func:`session_bounds` of the alerts a drill waits for, refused above the ceiling.
 
-    Called before a stack starts by whoever will drill on it: the pytest plugin (with the catalogue's
-    rule overrides) and ``alertdrill up`` (with the shipped catalogue's, as a later session would use)."""
+    ``rule_files`` None: the shipped rules. With a ``catalogue`` (alertdrill.catalogue.Catalogue) its
+    rule overrides apply and only the alerts its scenarios name (documented or must-stay-silent) count:
+    a rule no drill waits for bounds nothing. Called before a stack starts by whoever will drill on it:
+    the pytest plugin and ``alertdrill up`` (with the shipped catalogue, as a later session would use).
+    """
     from alertdrill.stack import layout
 
     files = list(rule_files) if rule_files else layout.shipped_rule_files()
-    return check_bounded(session_bounds(files, timing=timing, overrides=overrides))
+    overrides = catalogue.rule_overrides if catalogue is not None else None
+    bounds = session_bounds(files, timing=timing, overrides=overrides)
+    if catalogue is not None:
+        drilled = {name for s in catalogue.scenarios for name in (*s.alert_names(), *s.silent)}
+        bounds = SessionBounds(rules=tuple(r for r in bounds.rules if r.alert in drilled),
+                               time_scale=bounds.time_scale)
+    return check_bounded(bounds)

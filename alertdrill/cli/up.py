@@ -38,7 +38,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     timing = stack_timing(args)
     stack = native_stack(args, timing=timing, rule_files=list(rules) or None)
     stack.check_config()  # promtool's reason first, then the drills' waits (as a test session would run them)
-    check_rules_bounded(rules, timing=timing, overrides=load_catalogue().rule_overrides)
+    check_rules_bounded(rules, timing=timing, catalogue=load_catalogue())
     if stack.is_running():
         stack.start()  # raises StackRunningError with the pids
     for line in recover_run_dir(stack.run_dir):

@@ -79,7 +79,7 @@ def _start_stack(settings: RunSettings, catalogue: Catalogue):
         if hasattr(stack, "check_config"):
             stack.check_config()
         check_rules_bounded(settings.rule_files, timing=StackTiming(time_scale=settings.time_scale),
-                            overrides=catalogue.rule_overrides)
+                            catalogue=catalogue)
     for line in recover_run_dir(stack.run_dir):
         print(f"alertdrill: reverted a fault left by a crashed run: {line}")
     if settings.backend != "external" and stack.run_dir.exists() and not _owner_alive(stack.run_dir):

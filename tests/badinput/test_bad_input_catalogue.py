@@ -32,8 +32,20 @@ BAD_EXPR = "groups:\n  - name: g\n    rules:\n      - alert: X\n        expr: ra
 BAD_DURATION = "groups:\n  - name: g\n    rules:\n      - alert: X\n        expr: up == 0\n        for: 5 minutes\n"
 BAD_YAML = "groups: [unclosed\n"
 UNKNOWN_FIELD = "groups:\n  - name: g\n    rules:\n      - alert: X\n        expr: up == 0\n        fore: 5m\n"
-FOR_1000D = "groups:\n  - name: g\n    rules:\n      - alert: X\n        expr: up == 0\n        for: 1000d\n"
-WINDOW_2000D = "groups:\n  - name: g\n    rules:\n      - alert: X\n        expr: rate(up[2000d]) > 0\n"
+#: Waits are bounded for the alerts a drill waits for (the catalogue's): these rules are named like one.
+FOR_1000D = "groups:\n  - name: g\n    rules:\n      - alert: RedisDown\n        expr: up == 0\n        for: 1000d\n"
+WINDOW_2000D = "groups:\n  - name: g\n    rules:\n      - alert: RedisDown\n        expr: rate(up[2000d]) > 0\n"
+#: A catalogue of one scenario, so that a one-rule candidate file covers every name it uses.
+ONE_SCENARIO = """scenarios:
+  - id: redis-down
+    component: redis
+    instance: redis_exporter
+    fault: {kind: service-stop, component: redis}
+    alerts:
+      - {name: RedisDown, labels: {severity: critical}, receiver: critical}
+"""
+REDIS_DOWN_BAD_EXPR = BAD_EXPR.replace("alert: X", "alert: RedisDown")
+REDIS_DOWN_BAD_DURATION = BAD_DURATION.replace("alert: X", "alert: RedisDown")
 GOOD_RULE = "groups:\n  - name: g\n    rules:\n      - alert: X\n        expr: up == 0\n        for: 1m\n"
 BAD_COMPONENT = "scenarios:\n  - id: x\n    component: nope\n"
 REMOTE_EXTERNAL = """prometheus_url: http://10.20.30.40:9090
@@ -100,12 +112,12 @@ CATALOGUE: list[BadInput] = [
     _cli("up-rules-unknown-field", "up", "--rules", "{tmp}/field.yml", files={"field.yml": UNKNOWN_FIELD},
          line=r"invalid rule file: .*/field\.yml: .*fore"),
     _cli("up-rules-for-1000d", "up", "--rules", "{tmp}/long.yml", files={"long.yml": FOR_1000D},
-         line=r"alert X \(.*/long\.yml\) needs up to \d+d.* at time scale 60 \(its `for` is 16d16h as tested\), "
-              r".*above the ceiling of 6h \(a CI job"),
+         line=r"alert RedisDown \(.*/long\.yml\) needs up to \d+d.* at time scale 60 \(its `for` is 16d16h as "
+              r"tested\), .*above the ceiling of 6h \(a CI job"),
     _cli("up-rules-window-2000d", "up", "--rules", "{tmp}/win.yml", files={"win.yml": WINDOW_2000D},
-         line=r"alert X \(.*/win\.yml\) needs up to .*above the ceiling of 6h"),
+         line=r"alert RedisDown \(.*/win\.yml\) needs up to .*above the ceiling of 6h"),
     _cli("up-production-timing-for-1000d", "up", "--production-timing", "--rules", "{tmp}/long.yml",
-         files={"long.yml": FOR_1000D}, line=r"alert X .* at time scale 1 .*above the ceiling of 6h"),
+         files={"long.yml": FOR_1000D}, line=r"alert RedisDown .* at time scale 1 .*above the ceiling of 6h"),
     _cli("lint-rules-missing", "lint", "--offline", "--rules", "{tmp}/nope.yml",
          line=r"rule file\(s\) not found: .*/nope\.yml"),
     _cli("lint-rules-bad-expression", "lint", "--offline", "--rules", "{tmp}/bad.yml", files={"bad.yml": BAD_EXPR},
@@ -192,13 +204,15 @@ CATALOGUE: list[BadInput] = [
             line=r"ALERTDRILL_LOAD_WORKERS 'many' is not a valid load workers; fix it or leave it unset"),
     _pytest("pytest-allow-remote-bad-value", exit=4, env={"ALERTDRILL_ALLOW_REMOTE": "perhaps"},
             line=r"ALERTDRILL_ALLOW_REMOTE 'perhaps' must be 1/true/yes or 0/false/no; fix it or leave it unset"),
-    _pytest("pytest-rules-bad-expression", "--rules", "{tmp}/bad.yml", "-k", "redis-down", exit=2,
-            files={"bad.yml": BAD_EXPR},
+    _pytest("pytest-rules-bad-expression", "--rules", "{tmp}/bad.yml", "--catalogue", "{tmp}/cat.yml", exit=2,
+            files={"bad.yml": REDIS_DOWN_BAD_EXPR, "cat.yml": ONE_SCENARIO},
             line=r"invalid rule file: .*/bad\.yml: .*unclosed left parenthesis"),
-    _pytest("pytest-rules-bad-duration", "--rules", "{tmp}/dur.yml", "-k", "redis-down", exit=2,
-            files={"dur.yml": BAD_DURATION}, line=r"invalid rule file: .*/dur\.yml: not a valid duration string"),
-    _pytest("pytest-rules-for-1000d", "--rules", "{tmp}/long.yml", "-k", "redis-down", exit=2,
-            files={"long.yml": FOR_1000D}, line=r"alert X .*needs up to \d+d.*above the ceiling of 6h"),
+    _pytest("pytest-rules-bad-duration", "--rules", "{tmp}/dur.yml", "--catalogue", "{tmp}/cat.yml", exit=2,
+            files={"dur.yml": REDIS_DOWN_BAD_DURATION, "cat.yml": ONE_SCENARIO},
+            line=r"invalid rule file: .*/dur\.yml: not a valid duration string"),
+    _pytest("pytest-rules-for-1000d", "--rules", "{tmp}/long.yml", "--catalogue", "{tmp}/cat.yml", exit=2,
+            files={"long.yml": FOR_1000D, "cat.yml": ONE_SCENARIO},
+            line=r"alert RedisDown .*needs up to \d+d.*above the ceiling of 6h"),
     _pytest("pytest-catalogue-bad-component", "--catalogue", "{tmp}/cat.yml", exit=4,
             files={"cat.yml": BAD_COMPONENT}, line=r"component 'nope' is not one of postgres, redis, app, monitoring"),
     _pytest("pytest-external-remote", "--backend", "external", "--external-config", "{tmp}/ext.yml", "-k",

@@ -50,13 +50,24 @@ def test_absent_rules_count_the_lookback(tmp_path):
 
 
 def test_shipped_rules_are_within_the_ceiling_at_every_shipped_timing():
-    overrides = load_catalogue().rule_overrides
+    catalogue = load_catalogue()
     for timing in (StackTiming(), StackTiming(time_scale=1), StackTiming.production()):
-        bounds = check_rules_bounded(None, timing=timing, overrides=overrides)
+        bounds = check_rules_bounded(None, timing=timing, catalogue=catalogue)
         assert 0 < bounds.longest_drill_seconds < MAX_WAIT_SECONDS
     # without the catalogue's override, the table-vacuum age (a day) is more than a drill may wait
     with pytest.raises(ConfigError, match=r"alert PostgresqlTableNotVacuumed .* above the ceiling"):
         check_rules_bounded(None, timing=StackTiming())
+
+
+def test_only_alerts_a_drill_waits_for_count(tmp_path):
+    from dataclasses import replace
+
+    rules = _rules(tmp_path, "      - alert: Forever\n        expr: up == 0\n        for: 100d\n")
+    catalogue = load_catalogue()
+    check_rules_bounded(rules, timing=StackTiming(), catalogue=catalogue)  # no scenario drills Forever
+    drilled = replace(catalogue, scenarios=(replace(catalogue.scenarios[0], silent=("Forever",)),))
+    with pytest.raises(ConfigError, match=r"alert Forever .* above the ceiling"):
+        check_rules_bounded(rules, timing=StackTiming(), catalogue=drilled)
 
 
 def test_a_wait_above_the_ceiling_is_refused_with_the_ceiling_and_why(tmp_path):
