@@ -48,7 +48,7 @@ from alertdrill.stack.state import STATE_FILE, StackInfo, check_home, make_home,
 from alertdrill.stack.timescale import Difference, RuleTiming
 from alertdrill.waiting import poll_until
 
-__all__ = ["NativeStack"]
+__all__ = ["NativeStack", "check_rule_files", "promtool_reason"]
 
 _PORT_KEYS = ("postgres", "redis", "postgres_link", "redis_link", "sink", "alertmanager", "app",
               "postgres_exporter", "redis_exporter", "prometheus")
@@ -127,7 +127,7 @@ class NativeStack:
     def check_config(self) -> None:
         """What can be refused before a process starts: the rule files, with promtool's reason. (Waits
         that drills would make are bounded by their callers: alertdrill.bounds.check_rules_bounded.)"""
-        _promtool_check_rules(self.rule_files)
+        check_rule_files(self.rule_files)
 
     @property
     def kept_logs_dir(self) -> Path:
@@ -208,7 +208,7 @@ class NativeStack:
         """Load other rule files into the running Prometheus (POST /-/reload) and wait for them."""
         info = self._require_info()
         rules_dir = Path(info.run_dir) / "prometheus" / "rules"
-        _promtool_check_rules(rule_files)
+        check_rule_files(rule_files)
         shutil.rmtree(rules_dir, ignore_errors=True)
         diffs = render_rules(rule_files, rules_dir, timing=self.timing, overrides=overrides)
         response = requests.post(info.prometheus_url + "/-/reload", timeout=10)
@@ -444,7 +444,7 @@ def _reset_dir(path: Path) -> None:
     path.mkdir(parents=True)
 
 
-def _promtool_check_rules(rule_files: list[Path]) -> None:
+def check_rule_files(rule_files: list[Path]) -> None:
     """Reject an invalid rule file up front, with promtool's own one-line reason."""
     missing = [str(p) for p in rule_files if not Path(p).is_file()]
     if missing:
