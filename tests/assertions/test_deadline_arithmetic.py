@@ -177,5 +177,6 @@ def test_bounds_of_the_ideal_pipeline():
 
 
 def test_an_expression_the_tree_cannot_read_counts_its_longest_window():
-    f = gather_timings(rule("rate(x_total[2m]) > 1 unknown_syntax ("), StubPrometheus(set(), {}), StubAlertmanager(), {})
+    f = gather_timings(rule("rate(x_total[2m]) > 1 unknown_syntax ("), StubPrometheus(set(), {}),
+                       StubAlertmanager(), {})
     assert f.needs.seconds == 120 and "expression not analysed" in f.needs.source
