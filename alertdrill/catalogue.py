@@ -20,7 +20,7 @@ from alertdrill.stack.rendering import load_yaml
 from alertdrill.stack.timescale import RuleTiming
 
 __all__ = ["COMPONENTS", "DEFAULT_CATALOGUE", "AlertContract", "Catalogue", "Coverage", "FaultSpec", "Scenario",
-           "load_catalogue", "rule_file_alerts"]
+           "load_catalogue"]
 
 #: The shipped alerts' catalogue, package data next to this module (what ``--catalogue`` replaces).
 DEFAULT_CATALOGUE = Path(__file__).resolve().parent / "catalogue.yml"
@@ -225,21 +225,6 @@ def _scenario(raw: Any, index: int, path: Path) -> Scenario:
         silent=tuple(raw.get("silent") or ()),
         instance=raw.get("instance"),
     )
-
-
-def rule_file_alerts(paths: Iterable[Path]) -> set[str]:
-    """The alert names defined in rule files (unreadable files are left to the stack's own check)."""
-    names: set[str] = set()
-    for path in paths:
-        try:
-            doc = load_yaml(Path(path), what="rule file") or {}
-        except ConfigError:
-            continue
-        for group in doc.get("groups") or [] if isinstance(doc, Mapping) else []:
-            for rule in (group or {}).get("rules") or []:
-                if isinstance(rule, Mapping) and "alert" in rule:
-                    names.add(str(rule["alert"]))
-    return names
 
 
 def load_catalogue(path: Path | None = None) -> Catalogue:

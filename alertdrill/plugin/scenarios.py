@@ -46,12 +46,16 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     settings = session.config.stash[SETTINGS_KEY]
     if settings.backend == "external":
         return  # its rules are known only from its Prometheus: the coverage fixture checks them
-    from alertdrill.catalogue import rule_file_alerts
     from alertdrill.stack.layout import shipped_rule_files
+    from alertdrill.stack.rulefiles import check_rule_files, rule_file_alerts
 
+    from .stack import one_line_errors
+
+    with one_line_errors():  # an invalid rule file: promtool's reason, exit 2 (as from the stack's start)
+        files = list(settings.rule_files) or shipped_rule_files()
+        check_rule_files(files)
     try:
         catalogue = session_catalogue(session.config)
-        files = list(settings.rule_files) or shipped_rule_files()
         catalogue.check_names(rule_file_alerts(files), strict=settings.strict_coverage)
     except AlertdrillError as exc:
         raise pytest.UsageError(f"alertdrill: {exc}") from None
