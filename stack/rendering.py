@@ -7,7 +7,8 @@ how fast an alert can fire is returned as a Difference for the report.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+import subprocess
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -15,10 +16,12 @@ from urllib.parse import urlsplit, urlunsplit
 import yaml
 
 from alertdrill.errors import ConfigError
+from alertdrill.stack.binaries import resolve
 from alertdrill.stack.timescale import Difference, RuleTiming, scale_rule_groups
 
 __all__ = [
     "StackTiming",
+    "check_rule_files",
     "load_yaml",
     "render_alertmanager_config",
     "render_prometheus_config",
@@ -148,6 +151,25 @@ def render_alertmanager_config(
             route[key] = value  # make the default explicit so it can be shortened
     shorten(route, "route")
     return config, diffs
+
+
+#: promtool checks a few files in well under a second; this only bounds a hang.
+PROMTOOL_TIMEOUT = 60.0
+
+
+def check_rule_files(paths: Sequence[Path]) -> None:
+    """Reject missing or invalid rule files up front, with promtool's own reason, in one line: the one
+    check the stack, ``alertdrill lint`` and the pytest plugin (before collecting drills) all run."""
+    missing = [str(p) for p in paths if not Path(p).is_file()]
+    if missing:
+        raise ConfigError(f"rule file(s) not found: {', '.join(missing)}; pass existing files to --rules")
+    result = subprocess.run([resolve("promtool"), "check", "rules", *map(str, paths)], capture_output=True,
+                            text=True, timeout=PROMTOOL_TIMEOUT, check=False)
+    if result.returncode != 0:
+        lines = [ln.strip() for ln in (result.stderr + result.stdout).splitlines() if ln.strip()]
+        problems = [ln for ln in lines if not ln.startswith(("Checking ", "SUCCESS")) and ln != "FAILED:"]
+        detail = "; ".join(problems or lines)[:600]
+        raise ConfigError(f"invalid rule file: {detail}; fix it and check with `promtool check rules FILE`")
 
 
 def render_rules(

@@ -12,9 +12,8 @@ from pathlib import Path
 
 import yaml
 
-from alertdrill.errors import ConfigError
 from alertdrill.lint.findings import Finding
-from alertdrill.lint.tools import run_tool
+from alertdrill.stack.rendering import check_rule_files
 
 __all__ = ["SEVERITIES", "Rule", "check_labels", "check_scenarios", "load_rules"]
 
@@ -47,23 +46,10 @@ class Rule:
         return Finding(level, check, self.title, problem, fix, self.file.name)
 
 
-def _promtool_check(paths: Sequence[Path]) -> None:
-    """ConfigError naming the first problems promtool sees, so a broken file is one line, not a traceback."""
-    missing = [str(p) for p in paths if not Path(p).is_file()]
-    if missing:
-        raise ConfigError(f"rule file(s) not found: {', '.join(missing)}; pass existing files to --rules")
-    result = run_tool("promtool", "check", "rules", *map(str, paths))
-    if result.returncode != 0:
-        lines = [ln.strip() for ln in (result.stderr + result.stdout).splitlines() if ln.strip()]
-        problems = [ln for ln in lines if not ln.startswith(("Checking ", "SUCCESS")) and ln != "FAILED:"]
-        detail = "; ".join(problems or lines)[:600]
-        raise ConfigError(f"invalid rule file: {detail}; fix it and check with `promtool check rules FILE`")
-
-
 def load_rules(paths: Sequence[Path]) -> list[Rule]:
     """The alerting rules of ``paths``; an invalid file is a one-line ConfigError from promtool."""
     paths = [Path(p) for p in paths]
-    _promtool_check(paths)
+    check_rule_files(paths)
     rules = []
     for path in paths:
         for group in (yaml.safe_load(path.read_text()) or {}).get("groups") or []:

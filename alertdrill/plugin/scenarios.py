@@ -48,10 +48,15 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         return  # its rules are known only from its Prometheus: the coverage fixture checks them
     from alertdrill.catalogue import rule_file_alerts
     from alertdrill.stack.layout import shipped_rule_files
+    from alertdrill.stack.rendering import check_rule_files
 
+    from .stack import one_line_errors
+
+    files = list(settings.rule_files) or shipped_rule_files()
+    with one_line_errors():  # a missing or broken rule file first (exit 2, as when the stack checks it)
+        check_rule_files(files)
     try:
         catalogue = session_catalogue(session.config)
-        files = list(settings.rule_files) or shipped_rule_files()
         catalogue.check_names(rule_file_alerts(files), strict=settings.strict_coverage)
     except AlertdrillError as exc:
         raise pytest.UsageError(f"alertdrill: {exc}") from None
