@@ -29,7 +29,7 @@ from alertdrill.lint.findings import Finding, by_severity, listing, shorten
 from alertdrill.lint.live import LiveSeries, check_joins, check_selectors
 from alertdrill.lint.promql import parse_promql
 from alertdrill.lint.routing import load_alertmanager_config
-from alertdrill.lint.rules import Rule
+from alertdrill.lint.rules import Rule, read_rules
 from alertdrill.stack import layout
 
 __all__ = ["Diagnosis", "NeededLabels", "diagnose_rule", "diagnose_rules", "needed_labels"]
@@ -124,7 +124,7 @@ def _diagnose_one(rule: Rule, *, types: MetricTypes, live: LiveSeries | None, ot
         return _dedupe(static + check_timestamp_ages(rule, tree), [])
     found = [*check_selectors(rule, live), *check_joins(rule, live, needed.group_by),
              *check_timestamp_zeros(rule, tree, live)]
-    if baseline and not any(f.kind == "dead-selector" for f in found):
+    if baseline and not any(f.kind in ("dead-selector", "timestamp-age-never") for f in found):
         found += check_baseline(rule, live)
     return _dedupe(static, found)
 
@@ -139,8 +139,6 @@ def diagnose_rules(rules: Sequence[Rule], *, prometheus: Any = None, others: Seq
     types = MetricTypes.from_prometheus(prometheus) if prometheus is not None else MetricTypes()
     live = LiveSeries(prometheus) if prometheus is not None else None
     if others is None:
-        from alertdrill.lint.rules import read_rules
-
         others = [*rules, *(r for p in layout.shipped_rule_files() for r in read_rules(p))]
     needed = needed or needed_labels()
     out: list[Finding] = []

@@ -66,6 +66,11 @@ def _scale(d: Domain, k: float, what: str) -> Domain:
     return Domain(min(ends), max(ends), what)
 
 
+def _show(text: str, limit: int = 60) -> str:
+    """An expression as Prometheus prints it, without its empty ``{}`` matchers, cut to ``limit``."""
+    return shorten(text.replace("{}", ""), limit)
+
+
 def _selectors(node: Node) -> list[Sel]:
     return [n for n in walk(node) if isinstance(n, Sel)]
 
@@ -227,13 +232,13 @@ def check_static_matching(rule: Rule, tree: Node) -> list[Finding]:
         if isinstance(node.lhs, Num) or isinstance(node.rhs, Num) or _scalar(node.lhs) or _scalar(node.rhs):
             continue
         lhs, rhs = kept_labels(node.lhs), kept_labels(node.rhs)
-        where = f"`{shorten(node.text)}`"
+        where = f"`{_show(node.text, 70)}`"
         if node.on:
             for side, kept, text in (("left", lhs, node.lhs_text), ("right", rhs, node.rhs_text)):
                 if kept is not None and not set(node.labels) <= kept:
                     out.append(rule.finding(
                         "error", "join", f"{where} matches on ({listing(node.labels)}), but the {side} side "
-                        f"`{shorten(text, 50)}` keeps only ({listing(kept)}): no pair can ever match",
+                        f"`{_show(text, 50)}` keeps only ({listing(kept)}): no pair can ever match",
                         f"aggregate the {side} side by ({listing(set(node.labels) | kept)}), or match on labels it "
                         "keeps", kind="vector-match-never"))
                     break
@@ -274,14 +279,14 @@ def check_thresholds(rule: Rule, tree: Node, types: MetricTypes) -> list[Finding
         d = domain(vector, types)
         if not d.known:
             continue
-        text = shorten(node.lhs_text if vector is node.lhs else node.rhs_text, 60)
+        text = _show(node.lhs_text if vector is node.lhs else node.rhs_text)
         if _never(op, t, d):
             hint = (f"compare with a value in [{d.lo:g}, {d.hi:g}]" + (" (a ratio: 0.9 means 90 %)"
                     if d.hi == 1 and t > 1 else ""))
-            out.append(rule.finding("error", "threshold", f"`{text}` {d.show()}, so `{op} {t:g}` can never hold: "
+            out.append(rule.finding("error", "threshold", f"`{text}`: {d.show()}, so `{op} {t:g}` can never hold: "
                                     "the alert cannot fire", hint, kind="threshold-unreachable"))
         elif _always(op, t, d):
-            out.append(rule.finding("error", "threshold", f"`{text}` {d.show()}, so `{op} {t:g}` holds for every "
+            out.append(rule.finding("error", "threshold", f"`{text}`: {d.show()}, so `{op} {t:g}` holds for every "
                                     "series: the alert fires whenever the series exists",
                                     "use a threshold inside the range that separates normal from broken "
                                     f"(e.g. `> {t:g}` instead of `>= {t:g}`)", kind="threshold-always-met"))
@@ -332,7 +337,7 @@ def check_counter_types(rule: Rule, tree: Node, types: MetricTypes) -> list[Find
             continue
         metric = sel.selector.metric
         out.append(rule.finding(
-            "error", "types", f"`{shorten(node.text, 60)}` compares the raw counter {metric} (a total since the "
+            "error", "types", f"`{_show(node.text)}` compares the raw counter {metric} (a total since the "
             "exporter started) with a threshold: it fires after the first event ever and never resolves",
             f"compare its rate or increase over a window: increase({metric}[5m]) {op} {t:g}",
             kind="raw-counter-threshold", origin=types.origin if types.declared(metric) else ""))
@@ -367,7 +372,7 @@ def timestamp_ages(tree: Node) -> list[TimestampAge]:
 def check_timestamp_ages(rule: Rule, tree: Node) -> list[Finding]:
     """Static half of the timestamp check: an unguarded age is suspicious until live values show zeros."""
     return [rule.finding(
-        "warning", "timestamp", f"`{shorten(age.text, 60)}`: if {age.selector.selector.metric} is 0 for "
+        "warning", "timestamp", f"`{_show(age.text)}`: if {age.selector.selector.metric} is 0 for "
         "\"never happened\", the age is about 56 years and every such series fires at once",
         f"exclude never: `... and {age.selector.selector.text} > 0`", kind="timestamp-age-never",
         severity="suspicious")

@@ -54,7 +54,17 @@ class Finding:
         where = f" ({self.source}{':' + str(self.line_no) if self.line_no else ''})" if self.source else ""
         kind = f"{self.kind}: " if self.kind else ""
         live = f" [live: {self.origin}]" if self.origin else ""
-        return f"{self.level}: {self.rule}{where}: {kind}{self.problem}; fix: {self.fix}{live}"
+        return f"{self.severity}: {self.rule}{where}: {kind}{self.problem}; fix: {self.fix}{live}"
+
+    def annotation(self) -> str:
+        """A GitHub Actions workflow command: one annotation on the rule's file and line."""
+        level = {"broken": "error", "suspicious": "warning"}.get(self.severity, "notice")
+        props = [f"file={_escape_property(self.path or self.source)}"] if (self.path or self.source) else []
+        if self.line_no:
+            props.append(f"line={self.line_no}")
+        props.append(f"title={_escape_property(f'{self.severity} {self.kind or self.check}: {self.rule}')}")
+        message = f"{self.problem}; fix: {self.fix}" + (f" (live: {self.origin})" if self.origin else "")
+        return f"::{level} {','.join(props)}::{_escape_data(message)}"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -80,3 +90,13 @@ def listing(names: Iterable[str]) -> str:
     """``a, b, c`` sorted, or ``none``: the same labels always read the same way."""
     names = sorted(names)
     return ", ".join(names) if names else "none"
+
+
+def _escape_data(text: str) -> str:
+    """GitHub's escaping of a workflow command's message."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    """GitHub's escaping of a workflow command's property value."""
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")

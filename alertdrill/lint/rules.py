@@ -16,7 +16,8 @@ from alertdrill.errors import ConfigError
 from alertdrill.lint.findings import Finding
 from alertdrill.lint.tools import run_tool
 
-__all__ = ["SEVERITIES", "Rule", "check_duplicates", "check_labels", "check_scenarios", "load_rules", "read_rules"]
+__all__ = ["SEVERITIES", "Rule", "check_duplicates", "check_labels", "check_scenarios", "load_rules", "read_rules",
+           "refuse_duplicates"]
 
 #: The severities Alertmanager's routes know; any other value lands on the catch-all route.
 SEVERITIES = ("critical", "warning")
@@ -152,3 +153,12 @@ def check_scenarios(rules: Sequence[Rule], scenario_alerts: set[str]) -> list[Fi
     return [r.finding("warning", "scenario", "no scenario proves this alert end to end",
                       "add a chaos scenario that causes it and expects it")
             for r in rules if r.name not in scenario_alerts]
+
+
+def refuse_duplicates(paths: Sequence[Path]) -> None:
+    """ConfigError (one line) when an alert name is defined in two groups: `alertdrill up` refuses such
+    rules, since a drill could not tell which of the two fired. ``paths`` must be valid rule files."""
+    found = check_duplicates([r for p in paths for r in read_rules(Path(p))])
+    if found:
+        first = found[0]
+        raise ConfigError(f"{first.source}: {first.problem}; {first.fix}")

@@ -24,6 +24,7 @@ import yaml
 
 from alertdrill.assertions.durations import format_duration
 from alertdrill.errors import ConfigError, StackError, StackRunningError, StackStartError
+from alertdrill.lint.rules import refuse_duplicates
 from alertdrill.stack import layout
 from alertdrill.stack.binaries import resolve
 from alertdrill.stack.components import (
@@ -429,4 +430,5 @@ def _promtool_check_rules(rule_files: list[Path]) -> None:
         problems = [ln for ln in lines if "FAILED" in ln or "error" in ln.lower() or ln.startswith("rule")]
         detail = "; ".join(problems or lines)[:600]
         raise ConfigError(f"invalid rule file: {detail}; fix it and check with `promtool check rules FILE`")
+    refuse_duplicates(rule_files)  # issue 14/16: one alert name in two groups
 
