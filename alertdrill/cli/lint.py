@@ -2,7 +2,7 @@
 
 Registered by :mod:`alertdrill.cli`. Findings are grouped broken, suspicious, policy (one line each,
 or JSON, or GitHub annotations). Exit status: 0 when nothing is broken, 1 with a broken finding, 3
-with (shown) policy findings only, 2 when the input itself is unusable (an invalid or empty rule
+with (shown) policy errors only, 2 when the input itself is unusable (an invalid or empty rule
 file, an unreachable --prometheus-url) - printed as one line. With no stack running the static
 checks still run, and one line says the live ones were skipped.
 """
@@ -49,7 +49,7 @@ def _prometheus(args: argparse.Namespace):
     from alertdrill.errors import ObservationError
 
     if args.offline:
-        return None, "offline: live checks skipped (--offline)"
+        return None, "offline (--offline): static checks only"
     if args.prometheus_url:  # asked for by name: unreachable is an error, not a silent skip
         client = PrometheusClient(args.prometheus_url)
         client.api("/status/buildinfo")  # unreachable: one ObservationError line naming the URL
@@ -70,12 +70,12 @@ def cmd_lint(args: argparse.Namespace) -> int:
     from alertdrill.lint import lint
 
     prometheus, live = _prometheus(args)
-    if prometheus is None:
-        print(f"alertdrill lint: {live}", file=sys.stderr)
-        live = "static checks only"
     shipped = not args.rules or {p.resolve() for p in args.rules} == {p.resolve() for p in layout.shipped_rule_files()}
     findings = lint(args.rules, prometheus=prometheus, alertmanager_config=args.alertmanager_config,
                     runbook_root=args.runbook_root)
+    if prometheus is None and not args.offline:
+        print(f"alertdrill lint: {live}", file=sys.stderr)
+        live = "static checks only"
     report = LintReport.of(findings, show_policy=shipped or args.policy, live=live)
     try:
         text = report.render(args.format)

@@ -43,10 +43,11 @@ class LintReport:
 
     @property
     def exit_status(self) -> int:
-        """1 with any broken finding, 3 with shown policy findings only, else 0 (suspicious does not fail)."""
+        """1 with any broken finding, 3 with shown policy errors only, else 0 (suspicious findings and policy
+        warnings do not fail)."""
         if self.count("broken"):
             return EXIT_BROKEN
-        if self.show_policy and self.count("policy"):
+        if self.show_policy and any(f.severity == "policy" and f.level == "error" for f in self.findings):
             return EXIT_POLICY
         return EXIT_CLEAN
 
