@@ -96,18 +96,12 @@ class Diagnosis:
 
 
 def _dedupe(static: list[Finding], live: list[Finding]) -> list[Finding]:
-    """One finding per kind and rule: live vector-match findings (with values) win, else the static one."""
-    live_kinds = {f.kind for f in live if f.kind == "vector-match-never"}
-    ordered = [f for f in static if f.kind not in live_kinds] + live
-    seen: set[tuple[str, str]] = set()
-    out = []
-    for f in ordered:
-        key = (f.rule, f.kind)
-        if f.kind and key in seen:
-            continue
-        seen.add(key)
-        out.append(f)
-    return out
+    """Static and live checks may see one cause twice: labels lost are told best statically (the static
+    finding names the aggregation), everything else live (the live finding shows values)."""
+    static_kinds = {f.kind for f in static}
+    live = [f for f in live if not (f.kind == "labels-lost-by-aggregation" and f.kind in static_kinds)]
+    live_kinds = {f.kind for f in live} - {"labels-lost-by-aggregation"}
+    return [f for f in static if f.kind not in live_kinds] + live
 
 
 def _diagnose_one(rule: Rule, *, types: MetricTypes, live: LiveSeries | None, others: Sequence[Rule],

@@ -119,6 +119,11 @@ def domain(node: Node, types: MetricTypes) -> Domain:
     return _binary_domain(node, types)
 
 
+def _value_arg(node: Call) -> Node:
+    """The argument whose values a function passes on (quantile_over_time's second, else the first)."""
+    return node.args[1] if node.func == "quantile_over_time" and len(node.args) > 1 else node.args[0]
+
+
 def _call_domain(node: Call, types: MetricTypes) -> Domain:
     args = [a for a in node.args if not isinstance(a, Str)]
     if node.func in ("absent", "absent_over_time"):
@@ -128,7 +133,7 @@ def _call_domain(node: Call, types: MetricTypes) -> Domain:
     if node.func in _NON_NEGATIVE_FUNCS:
         return Domain(0, INF, f"{node.func}() is never negative,")
     if node.func in _SAME_DOMAIN and args:
-        return domain(args[0], types)
+        return domain(_value_arg(node), types)
     if node.func == "clamp_min" and len(args) == 2 and isinstance(args[1], Num):
         inner = domain(args[0], types)
         return Domain(max(inner.lo, args[1].value), max(inner.hi, args[1].value))
@@ -302,7 +307,7 @@ def _metric_of(node: Node) -> Sel | None:
                                                                              "bottomk")):
             node = node.expr
         elif isinstance(node, Call) and node.func in _SAME_DOMAIN and node.args:
-            node = node.args[0]
+            node = _value_arg(node)
         elif isinstance(node, Binary) and node.filters:
             node = node.rhs if isinstance(node.lhs, Num) else node.lhs
         else:

@@ -53,9 +53,9 @@ def test_misspelt_label_name_and_value(prometheus, write_rules, project):
     path = write_rules(rule(expr='up{jobb="app"} == 0 or up{job="ap"} == 0'))
     findings = [f for f in lint([path], prometheus=prometheus, runbook_root=project, documented=[])
                 if f.check == "selector"]
-    assert [(f.level, f.problem.split(":")[0]) for f in findings] == [
-        ("error", 'selector `up{jobb="app"}` returns no series'),
-        ("warning", 'selector `up{job="ap"}` returns no series')]
+    assert [(f.severity, f.kind, f.problem.split(":")[0]) for f in findings] == [
+        ("broken", "dead-selector", 'selector `up{jobb="app"}` returns no series'),
+        ("broken", "dead-selector", 'selector `up{job="ap"}` returns no series')]  # job: no target has it
     assert "has no label jobb (its labels: instance, job)" in findings[0].problem
     assert findings[1].fix.startswith('did you mean job="app"?')
 
