@@ -22,6 +22,7 @@ from alertdrill.assertions.notifications import SinkClient
 from alertdrill.assertions.prometheus import PrometheusClient
 from alertdrill.assertions.timeline import Timeline
 from alertdrill.catalogue import AlertContract, Scenario
+from alertdrill.diagnosis.failure import diagnose_failure
 from alertdrill.errors import ExpectationError
 from alertdrill.steps import StepRecorder
 
@@ -63,6 +64,7 @@ class AlertResult:
     notification_labels: dict[str, str] = field(default_factory=dict)
     status: str = "not run"
     diagnosis: str | None = None
+    cause: str | None = None  # issue 14: the rule's root cause in one line (summary matrix, report)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -217,9 +219,17 @@ def run_drill(
         step, contract = current
         result.status = "failed" if isinstance(exc, AssertionError) else "broken"
         result.diagnosis = _classify(step, contract, exc) if isinstance(exc, ExpectationError) else str(exc)
+        cause = None
+        # --- issue 14: the failed rule's root cause at the top of the failure (kind, evidence, fix) ---
+        if isinstance(exc, ExpectationError):
+            found = diagnose_failure(scenario, step, contract.name, observers.prometheus, str(exc))
+            cause = found.one_line()
+            result.diagnosis = f"{found.text()}\n{result.diagnosis}"
+            exc.args = (f"{found.text()}\n{exc}",)
+        # --- end issue 14 ---
         for res in result.alerts:
             if res.status == "not run" and res.alert == contract.name and res.labels == contract.labels:
-                res.status, res.diagnosis = result.status, result.diagnosis
+                res.status, res.diagnosis, res.cause = result.status, result.diagnosis, cause
         exc.drill_result = result  # type: ignore[attr-defined]  # the caller records failed runs too
         raise
     finally:

@@ -38,6 +38,7 @@ def matrix_rows(results: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
                 "resolved": _cell(alert.get("resolved_after"), alert.get("resolve_deadline")),
                 "min": f"{alert['theoretical_min']:.1f}s" if alert.get("theoretical_min") is not None else "-",
                 "status": alert.get("status", result["status"]),
+                "cause": alert.get("cause") or "",  # issue 14: the root cause of a failed alert
             })
     return rows
 
@@ -48,6 +49,8 @@ def format_matrix(results: list[dict[str, Any]], *, wall_seconds: float | None =
         return "alertdrill: no scenario ran"
     headers = {"scenario": "scenario", "alert": "alert", "fired": "fired (measured/deadline)",
                "delivered": "delivered", "resolved": "resolved", "min": "theoretical min", "status": "status"}
+    if any(r["cause"] for r in rows):
+        headers["cause"] = "cause"
     widths = {k: max(len(headers[k]), *(len(str(r[k])) for r in rows)) for k in headers}
     lines = ["  ".join(headers[k].ljust(widths[k]) for k in headers)]
     lines.append("  ".join("-" * widths[k] for k in headers))

@@ -96,7 +96,8 @@ def _rows(results: Sequence[Mapping[str, Any]], links: Mapping[str, str]) -> tup
                 deadline_cell(alert.get("resolved_after"), alert.get("resolve_deadline")),
                 f'<td class="num">{"-" if min_ is None else f"{min_:.1f} s"}</td>',
                 f'<span class="{STATUS_CLASS.get(status, "")}">{esc(status)}</span>'
-                + (f'<br><small title="{esc(alert.get("diagnosis"))}">{esc(first_line(alert.get("diagnosis")))}</small>'
+                + (f'<br><small title="{esc(alert.get("diagnosis"))}">'
+                   f'{esc(alert.get("cause") or first_line(alert.get("diagnosis")))}</small>'  # issue 14: cause
                    if alert.get("diagnosis") else ""),
             ])
     return rows, passed, len(rows)

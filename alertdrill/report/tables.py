@@ -91,7 +91,8 @@ def contract_html(result: Mapping[str, Any], *, compact: bool = False) -> str:
             deadline_cell(alert.get("resolved_after"), alert.get("resolve_deadline"), compact=compact),
             f'<td class="num">{esc(_min(minimum))}</td>',
             f'<span class="{STATUS_CLASS.get(status, "")}">{esc(status)}</span>'
-            + (f'<br><small title="{esc(diagnosis)}">{esc(first_line(diagnosis))}</small>' if diagnosis else ""),
+            + (f'<br><small title="{esc(diagnosis)}">{esc(alert.get("cause") or first_line(diagnosis))}</small>'
+               if diagnosis else ""),  # issue 14: the one-line root cause when there is one
         ]
         rows.append([row[0], *row[2:5], row[6]] if compact else row)
     headers = (("alert", "fired", "delivered", "resolved", "status") if compact else
