@@ -106,7 +106,9 @@ def metric_domain(metric: str | None, types: MetricTypes) -> Domain:
     if not metric:
         return UNKNOWN
     if _FLAG.match(metric):
-        return Domain(0, 1, f"{metric} is a 0/1 flag,")
-    if types.type_of(metric) == "counter" or _NON_NEGATIVE.match(metric):
-        return Domain(0, INF, f"{metric} is never negative,")
+        return Domain(0, 1, "a 0/1 flag,")
+    if types.type_of(metric) == "counter":
+        return Domain(0, INF, "a counter,")
+    if _NON_NEGATIVE.match(metric):
+        return Domain(0, INF, "a non-negative amount,")
     return UNKNOWN

@@ -110,11 +110,11 @@ def domain(node: Node, types: MetricTypes) -> Domain:
         if node.op in ("avg", "min", "max", "quantile", "topk", "bottomk", "limitk", "limit_ratio"):
             return inner
         if node.op in ("count", "count_values", "stddev", "stdvar"):
-            return Domain(0, INF, f"{node.op}() is never negative,")
+            return Domain(0, INF, f"a {node.op}(), never negative,")
         if node.op == "group":
             return Domain(1, 1)
         if node.op == "sum" and inner.lo >= 0:
-            return Domain(0, INF, "a sum of non-negative values is never negative,")
+            return Domain(0, INF, "a sum of non-negative values,")
         return UNKNOWN
     return _binary_domain(node, types)
 
@@ -128,10 +128,8 @@ def _call_domain(node: Call, types: MetricTypes) -> Domain:
     args = [a for a in node.args if not isinstance(a, Str)]
     if node.func in ("absent", "absent_over_time"):
         return Domain(1, 1)
-    if node.func in RATE_FUNCS:
-        return Domain(0, INF, f"{node.func}() is never negative,")
     if node.func in _NON_NEGATIVE_FUNCS:
-        return Domain(0, INF, f"{node.func}() is never negative,")
+        return Domain(0, INF, f"a {node.func}(), never negative,")
     if node.func in _SAME_DOMAIN and args:
         return domain(_value_arg(node), types)
     if node.func == "clamp_min" and len(args) == 2 and isinstance(args[1], Num):
@@ -146,7 +144,7 @@ def _call_domain(node: Call, types: MetricTypes) -> Domain:
 def _binary_domain(node: Binary, types: MetricTypes) -> Domain:
     if node.op in COMPARISONS:
         if node.bool_:
-            return Domain(0, 1, "a comparison with bool is 0 or 1,")
+            return Domain(0, 1, "0 or 1 (a comparison with bool),")
         vector = node.rhs if isinstance(node.lhs, Num) else node.lhs
         return domain(vector, types)
     if node.op in ("and", "unless"):
@@ -167,11 +165,11 @@ def _binary_domain(node: Binary, types: MetricTypes) -> Domain:
         return UNKNOWN
     if node.op == "/":
         if lhs.lo >= 0 and rhs.lo >= 0 and (_limit_only(node.rhs) or _part_of_whole(node.lhs, node.rhs)):
-            return Domain(0, 1, "a ratio of a part to its whole (or of a usage to its limit),")
+            return Domain(0, 1, "a ratio (a part of its whole, or a usage of its limit),")
         if rhs.lo == rhs.hi and rhs.lo > 0 and lhs.known:
             return _scale(lhs, 1 / rhs.lo, "")
         if lhs.lo >= 0 and rhs.lo >= 0:
-            return Domain(0, INF, "a quotient of non-negative values is never negative,")
+            return Domain(0, INF, "a quotient of non-negative values,")
     return UNKNOWN
 
 
@@ -288,10 +286,10 @@ def check_thresholds(rule: Rule, tree: Node, types: MetricTypes) -> list[Finding
         if _never(op, t, d):
             hint = (f"compare with a value in [{d.lo:g}, {d.hi:g}]" + (" (a ratio: 0.9 means 90 %)"
                     if d.hi == 1 and t > 1 else ""))
-            out.append(rule.finding("error", "threshold", f"`{text}`: {d.show()}, so `{op} {t:g}` can never hold: "
+            out.append(rule.finding("error", "threshold", f"`{text}` is {d.show()}, so `{op} {t:g}` can never hold: "
                                     "the alert cannot fire", hint, kind="threshold-unreachable"))
         elif _always(op, t, d):
-            out.append(rule.finding("error", "threshold", f"`{text}`: {d.show()}, so `{op} {t:g}` holds for every "
+            out.append(rule.finding("error", "threshold", f"`{text}` is {d.show()}, so `{op} {t:g}` holds for every "
                                     "series: the alert fires whenever the series exists",
                                     "use a threshold inside the range that separates normal from broken "
                                     f"(e.g. `> {t:g}` instead of `>= {t:g}`)", kind="threshold-always-met"))
