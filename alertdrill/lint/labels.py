@@ -174,7 +174,7 @@ class LabelShapes:
         return {self.key(node, s) for s in shape.series}
 
     def check_join(self, node: Binary, lhs: Shape, rhs: Shape) -> None:
-        where = f"`{shorten(node.text)}`"
+        where = f"`{shorten(node.text.replace('{}', ''))}`"
         if node.on:
             for side, shape, other in (("left", lhs, rhs), ("right", rhs, lhs)):
                 missing = [n for n in node.labels if n not in shape.names()]

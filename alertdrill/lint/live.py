@@ -16,7 +16,7 @@ from alertdrill.assertions.promql import Selector, selectors
 from alertdrill.errors import AlertdrillError, ConfigError
 from alertdrill.lint.findings import Finding, listing
 from alertdrill.lint.labels import LabelShapes
-from alertdrill.lint.promql import RULE_METRICS, Binary, Call, Node, Paren, parse_promql
+from alertdrill.lint.promql import RULE_METRICS, Binary, Call, Node, Num, Paren, parse_promql
 from alertdrill.lint.rules import Rule
 
 __all__ = ["TARGET_LABELS", "LiveSeries", "check_joins", "check_selectors"]
@@ -123,7 +123,8 @@ def _values_now(live: LiveSeries, node: Binary | None) -> str:
     if node is None or not node.lhs_text or not node.rhs_text:
         return ""
     try:
-        left, right = live.client.query(node.lhs_text), live.client.query(node.rhs_text)
+        left, right = live.client.query(_unfiltered(node.lhs, node.lhs_text)), live.client.query(
+            _unfiltered(node.rhs, node.rhs_text))
     except AlertdrillError:
         return ""
     return f"; now: left {describe_samples(left)}; right {describe_samples(right)}"
@@ -137,3 +138,14 @@ def is_absence(node: Node) -> bool:
     if isinstance(node, Binary) and node.op == "or":
         return is_absence(node.lhs) and is_absence(node.rhs)
     return isinstance(node, Call) and node.func in ("absent", "absent_over_time")
+
+
+def _unfiltered(node: Node, text: str) -> str:
+    """``x`` for a side ``x > 100``: the values a threshold filters are the evidence, not the empty result."""
+    while isinstance(node, Paren):
+        node = node.expr
+    if isinstance(node, Binary) and node.filters and isinstance(node.rhs, Num) and node.lhs_text:
+        return node.lhs_text
+    if isinstance(node, Binary) and node.filters and isinstance(node.lhs, Num) and node.rhs_text:
+        return node.rhs_text
+    return text
