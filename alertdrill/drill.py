@@ -223,9 +223,12 @@ def run_drill(
         # --- issue 14: the failed rule's root cause at the top of the failure (kind, evidence, fix) ---
         if isinstance(exc, ExpectationError):
             found = diagnose_failure(scenario, step, contract.name, observers.prometheus, str(exc))
-            cause = found.one_line()
-            result.diagnosis = f"{found.text()}\n{result.diagnosis}"
-            exc.args = (f"{found.text()}\n{exc}",)
+            if found.causes:  # the cause first; a rule without one keeps today's first line
+                cause = found.one_line()
+                result.diagnosis = f"{found.text()}\n{result.diagnosis}"
+                exc.args = (f"{found.text()}\n{exc}",)
+            else:
+                result.diagnosis = f"{result.diagnosis}\n  {found.text()}"
         # --- end issue 14 ---
         for res in result.alerts:
             if res.status == "not run" and res.alert == contract.name and res.labels == contract.labels:

@@ -81,7 +81,9 @@ class Diagnosis:
 
     def text(self) -> str:
         """The block a failed drill starts with: per cause its kind, evidence and fix."""
-        where = f"live checks against {self.origin}" if self.origin else "static checks only"
+        # host:port without the scheme: the text ends up in the self-contained HTML report
+        where = f"live checks against Prometheus {self.origin.split('://', 1)[-1]}" if self.origin \
+            else "static checks only"
         lines = [f"diagnosis of {self.rule} ({where}):"]
         for f in self.causes:
             lines.append(f"  {f.severity} {f.kind or f.check}: {f.problem}")

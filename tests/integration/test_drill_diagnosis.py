@@ -70,7 +70,7 @@ def test_the_failure_starts_with_the_finding_kind(chaos_run, name):
     lines = [line[1:].strip() for line in failure.splitlines() if line.startswith("E ")]
     assert lines, failure[-2000:]
     head = "\n".join(lines[:4])
-    assert re.match(rf"\S*ExpectationError: diagnosis of {alert} \(live checks against http://127\.0\.0\.1:\d+\):$",
+    assert re.match(rf"\S*ExpectationError: diagnosis of {alert} \(live checks against Prometheus 127\.0\.0\.1:\d+\):$",
                     lines[0]), head
     assert lines[1].startswith(f"broken {kind}: ") and lines[2].startswith("fix: "), head
 

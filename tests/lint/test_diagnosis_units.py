@@ -68,7 +68,7 @@ def test_one_line_and_text_lead_with_the_first_broken_cause():
     found = Diagnosis("A", (a, b), "http://127.0.0.1:9090")
     assert found.one_line() == "threshold-unreachable: `pg_up > 1` never holds (+1 more)"
     assert found.text().splitlines()[:3] == [
-        "diagnosis of A (live checks against http://127.0.0.1:9090):",
+        "diagnosis of A (live checks against Prometheus 127.0.0.1:9090):",
         "  broken threshold-unreachable: `pg_up > 1` never holds", "    fix: compare with 0"]
 
 
