@@ -57,6 +57,13 @@ _VALUE_FREE = frozenset({"absent", "absent_over_time", "present_over_time", "cou
 
 # --- value domains -------------------------------------------------------------------------------
 
+#: Sizes of the host, not of the service: a usage divided by one of them never reaches a limit the service
+#: enforces itself (maxmemory, a container's memory limit) -> the configured limit to divide by instead.
+HOST_SIZES = {"redis_total_system_memory_bytes": "redis_memory_max_bytes",
+              "node_memory_MemTotal_bytes": "the service's configured memory limit",
+              "machine_memory_bytes": "the container's memory limit"}
+
+
 def _mul(a: float, b: float) -> float:
     return 0.0 if a == 0 or b == 0 else a * b
 
@@ -275,10 +282,27 @@ def _always(op: str, t: float, d: Domain) -> bool:
             "==": d.lo == d.hi == t, "!=": not d.lo <= t <= d.hi}[op]
 
 
+def _host_denominator(node: Node) -> str | None:
+    """The host-size metric ``node`` divides by (``used / redis_total_system_memory_bytes``), if any."""
+    for n in walk(node):
+        if isinstance(n, Binary) and n.op == "/":
+            hosts = [x.selector.metric for x in _selectors(n.rhs) if x.selector.metric in HOST_SIZES]
+            if hosts:
+                return hosts[0]
+    return None
+
+
 def check_thresholds(rule: Rule, tree: Node, types: MetricTypes) -> list[Finding]:
-    """A threshold no value in the domain reaches (``pg_up > 1``, a ratio ``> 90``), or one every value meets."""
+    """A threshold no value in the domain reaches (``pg_up > 1``, a ratio ``> 90``), or one every value meets;
+    a usage divided by the host's size where the service's own limit is what fills up."""
     out = []
     for node, vector, t, op in _comparisons(tree):
+        host = _host_denominator(vector)
+        if host is not None and op in (">", ">="):
+            out.append(rule.finding(
+                "warning", "threshold", f"`{_show(node.text)}` divides by {host}, the host's size: the service "
+                f"runs out at its configured limit long before the ratio reaches {t:g}",
+                f"divide by {HOST_SIZES[host]}", kind="threshold-unreachable", severity="suspicious"))
         d = domain(vector, types)
         if not d.known:
             continue

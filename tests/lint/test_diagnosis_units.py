@@ -85,3 +85,10 @@ def test_up_refuses_one_alert_name_in_two_groups_with_one_line(tmp_path, capsys)
     _, err = capsys.readouterr()
     assert err.count("\n") == 1 and "alert GoodAlert is defined in 2 groups" in err and "rename one" in err
     assert not (tmp_path / "home" / "dup").exists()
+
+
+def test_a_usage_over_the_hosts_memory_is_suspicious_and_names_the_limit():
+    found = diagnose_rules([_rule("redis_memory_used_bytes / redis_total_system_memory_bytes > 0.9")], others=[])
+    (finding,) = found
+    assert (finding.kind, finding.severity) == ("threshold-unreachable", "suspicious")
+    assert "the host's size" in finding.problem and finding.fix == "divide by redis_memory_max_bytes"
