@@ -6,7 +6,7 @@ from typing import Any
 
 from locust import FastHttpUser, constant, events, task
 
-import alertdrill.locustfiles.collect  # noqa: F401  (timeline hooks)
+import alertdrill.locustfiles.collect  # noqa: F401  (request-bucket hooks)
 
 __all__ = ["BenchUser"]
 

@@ -28,7 +28,7 @@ __all__ = ["load_artifacts_dir", "load_run"]
 
 @pytest.fixture
 def load_artifacts_dir(tmp_path: Path) -> Path:
-    """Where this test's load runs leave Locust's CSV, HTML report, logs, timeline and ledger."""
+    """Where this test's load runs leave Locust's CSV, HTML report, logs, buckets and ledger."""
     return tmp_path / "load"
 
 

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 from alertdrill.errors import LoadError
 
 if TYPE_CHECKING:
+    from alertdrill.locustfiles.buckets import RequestBuckets
     from alertdrill.locustfiles.ledger import LedgerReport
-    from alertdrill.locustfiles.timeline import Timeline
 
 __all__ = [
     "AGGREGATED",
@@ -130,7 +130,7 @@ def _lookup(endpoints: Mapping[str, EndpointStats], name: str) -> EndpointStats:
 
 @dataclass(frozen=True)
 class WindowStats:
-    """Every endpoint between ``start`` and ``end`` (Unix seconds), counted from the run's timeline."""
+    """Every endpoint between ``start`` and ``end`` (Unix seconds), counted from the run's request buckets."""
 
     start: float
     end: float
@@ -177,7 +177,7 @@ class WindowStats:
 
 @dataclass(frozen=True)
 class Artifacts:
-    """Where a run left its files: Locust's CSV and HTML, its logs, the timeline and the ledger."""
+    """Where a run left its files: Locust's CSV and HTML, its logs, the buckets and the ledger."""
 
     directory: Path
 
@@ -202,8 +202,8 @@ class Artifacts:
         return self.directory / "report.html"
 
     @property
-    def timeline(self) -> Path:
-        return self.directory / "timeline.jsonl"
+    def buckets(self) -> Path:
+        return self.directory / "buckets.jsonl"
 
     @property
     def ledger(self) -> Path:
@@ -243,7 +243,7 @@ class LoadResult:
     endpoints: dict[str, EndpointStats]
     marks: dict[str, float]
     artifacts: Artifacts
-    timeline: Timeline
+    buckets: RequestBuckets
     ledger: LedgerReport | None = None
     exit_code: int | None = None
 
@@ -275,7 +275,7 @@ class LoadResult:
         """Stats between two marks (labels given to ``LoadRun.mark``) or Unix times; ``end`` defaults to the stop."""
         t1 = self.resolve(end) if end is not None else self.stopped_at
         check_within_run(t1, self.stopped_at)
-        return self.timeline.window(self.resolve(start), t1)
+        return self.buckets.window(self.resolve(start), t1)
 
     def resolve(self, when: str | float) -> float:
         """A mark's time, or the number itself."""

@@ -10,7 +10,7 @@
 
 ``__enter__`` validates everything, checks that the target answers, starts Locust and returns once
 the test has started. ``__exit__`` (or ``stop()``) ends the run the way ``--run-time`` does, kills
-whatever is left after the grace period, reads Locust's CSV and the timeline, checks the write
+whatever is left after the grace period, reads Locust's CSV and the buckets, checks the write
 ledger against Postgres and raises :class:`LostWritesError` naming the ids of lost writes.
 """
 
@@ -24,12 +24,12 @@ from pathlib import Path
 from types import TracebackType
 
 from alertdrill.errors import LoadError
+from alertdrill.locustfiles.buckets import RequestBuckets
 from alertdrill.locustfiles.csvstats import parse_stats_csv
 from alertdrill.locustfiles.ledger import check_ledger, read_ledger
 from alertdrill.locustfiles.options import DEFAULT_RUN_TIME, DEFAULT_USERS, LoadOptions, check_target_answers
 from alertdrill.locustfiles.process import LocustProcesses, log_tail
 from alertdrill.locustfiles.results import Artifacts, EndpointStats, LoadResult, WindowStats, check_within_run
-from alertdrill.locustfiles.timeline import Timeline
 from alertdrill.waiting import poll_until
 
 __all__ = ["LoadRun"]
@@ -163,29 +163,29 @@ class LoadRun:
 
     def window(self, start: str | float, end: str | float | None = None, *,
                timeout: float = WINDOW_TIMEOUT) -> WindowStats:
-        """Stats between two marks or Unix times (``end`` defaults to now), once the timeline covers ``end``.
+        """Stats between two marks or Unix times (``end`` defaults to now), once the buckets covers ``end``.
 
         While the run goes on, this waits (up to ``timeout`` s) until every request completed before
-        ``end`` has reached the timeline: about 0.25 s locally, about 1 s with workers.
+        ``end`` has reached the buckets: about 0.25 s locally, about 1 s with workers.
         """
         if self.result is not None:
             return self.result.window(start, end)
         t0 = self.resolve(start)
         t1 = self.resolve(end) if end is not None else time.time()
 
-        def probe() -> Timeline:
-            return Timeline.read(self.artifacts.timeline)
+        def probe() -> RequestBuckets:
+            return RequestBuckets.read(self.artifacts.buckets)
 
-        ok, timeline = poll_until(probe, timeout=timeout, interval=0.1,
+        ok, buckets = poll_until(probe, timeout=timeout, interval=0.1,
                                   accept=lambda tl: tl.covered_to >= t1 or not self.running)
         status = self._status()
         if status.get("state") == "done":
             check_within_run(t1, float(status["stopped_at"]))
-        if timeline is None or (not ok and self.running):
-            covered = timeline.covered_to if timeline else 0.0
-            raise LoadError(f"the load timeline did not reach {t1:.2f} within {timeout:g} s (covered to "
+        if buckets is None or (not ok and self.running):
+            covered = buckets.covered_to if buckets else 0.0
+            raise LoadError(f"the load's request buckets did not reach {t1:.2f} within {timeout:g} s (covered to "
                             f"{covered:.2f}); are the workers reporting? {self._log_hint()}")
-        return timeline.window(t0, t1)
+        return buckets.window(t0, t1)
 
     def wait(self, timeout: float | None = None) -> LoadResult:
         """Let the run end by its run time (bounded by ``timeout``), then collect the result."""
@@ -233,14 +233,14 @@ class LoadRun:
 
     def _collect(self, exit_code: int | None) -> LoadResult:
         status = self._status()
-        timeline = Timeline.read(self.artifacts.timeline)
+        buckets = RequestBuckets.read(self.artifacts.buckets)
         try:
             endpoints, total = parse_stats_csv(self.artifacts.stats_csv)
         except LoadError:
             endpoints, total = {}, EndpointStats.empty("", "Aggregated")
         started_at = float(status.get("started_at") or self.marks.get("start") or time.time())
         stopped_at = float(status.get("stopped_at") or time.time())
-        whole = timeline.window(started_at - 1.0, stopped_at + 1.0)
+        whole = buckets.window(started_at - 1.0, stopped_at + 1.0)
         endpoints = {k: _with_codes(v, whole.endpoint(k).status_counts) for k, v in endpoints.items()}
         total = _with_codes(total, whole.status_counts)
         ledger = None
@@ -249,7 +249,7 @@ class LoadRun:
         return LoadResult(
             profile=self.options.profile, target=self.options.target, users=self.options.users,
             workers=self.options.workers, started_at=started_at, stopped_at=stopped_at, total=total,
-            endpoints=endpoints, marks=dict(self.marks), artifacts=self.artifacts, timeline=timeline,
+            endpoints=endpoints, marks=dict(self.marks), artifacts=self.artifacts, buckets=buckets,
             ledger=ledger, exit_code=exit_code,
         )
 

@@ -14,6 +14,7 @@ from collections import deque
 from locust import FastHttpUser, between, task
 
 from alertdrill.locustfiles.collect import record_ack
+from alertdrill.locustfiles.profiles import STEADY_MIX, WRITE_LEDGER_MIX
 
 __all__ = ["AppUser", "SteadyUser", "WriteLedgerUser"]
 
@@ -71,25 +72,25 @@ class AppUser(FastHttpUser):
 class SteadyUser(AppUser):
     """A realistic visitor: mostly reads, some writes, a health check now and then, ~1 s think time."""
 
-    wait_time = between(0.5, 1.5)
+    wait_time = between(*STEADY_MIX.wait)
 
-    @task(5)
+    @task(STEADY_MIX.weights["helloworld"])
     def t_helloworld(self) -> None:
         self.helloworld()
 
-    @task(2)
+    @task(STEADY_MIX.weights["status"])
     def t_status(self) -> None:
         self.status()
 
-    @task(3)
+    @task(STEADY_MIX.weights["read_item"])
     def t_read_item(self) -> None:
         self.read_item()
 
-    @task(1)
+    @task(STEADY_MIX.weights["list_items"])
     def t_list_items(self) -> None:
         self.list_items()
 
-    @task(2)
+    @task(STEADY_MIX.weights["write_item"])
     def t_write_item(self) -> None:
         self.write_item()
 
@@ -97,12 +98,12 @@ class SteadyUser(AppUser):
 class WriteLedgerUser(AppUser):
     """A writer: item writes back to back, each acknowledged id recorded, sometimes read back."""
 
-    wait_time = between(0.05, 0.2)
+    wait_time = between(*WRITE_LEDGER_MIX.wait)
 
-    @task(4)
+    @task(WRITE_LEDGER_MIX.weights["write_item"])
     def t_write_item(self) -> None:
         self.write_item()
 
-    @task(1)
+    @task(WRITE_LEDGER_MIX.weights["read_back"])
     def t_read_back(self) -> None:
         self.read_item()

@@ -43,4 +43,13 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q -e '.[dev]'
   touch "$stamp"
 fi
+# The packaging test (tests/packaging) installs the wheel into a fresh virtualenv without network: it
+# takes the dependencies from this wheelhouse.
+wheels=.cache/wheels
+if [ ! -f "$wheels/.complete" ] || [ pyproject.toml -nt "$wheels/.complete" ]; then
+  echo "setup: filling the wheelhouse $wheels"
+  .venv/bin/python -m pip wheel -q -w "$wheels" .
+  rm -f "$wheels"/alertdrill-*.whl
+  touch "$wheels/.complete"
+fi
 echo "setup: ready ($(.venv/bin/python --version), $(.venv/bin/alertdrill --help >/dev/null && echo alertdrill ok))"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 
-__all__ = ["LOOPBACK", "free_ports", "is_loopback"]
+__all__ = ["LOOPBACK", "connect_error", "free_ports", "is_loopback", "port_open"]
 
 LOOPBACK = "127.0.0.1"
 
@@ -32,3 +32,24 @@ def is_loopback(host: str) -> bool:
         return True
     parts = host.split(".")
     return len(parts) == 4 and parts[0] == "127" and all(p.isdigit() and int(p) < 256 for p in parts)
+
+
+def connect_error(host: str, port: int, timeout: float = 1.0) -> str | None:
+    """None when something listens on ``host:port``; else why a TCP connect failed.
+
+    The stack's ports come from the ephemeral range, so a connect to a dead port can be given that
+    very port as its source and "succeed" by connecting to itself (TCP simultaneous open); that is
+    not a listener, and is reported as such.
+    """
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            if sock.getsockname() == sock.getpeername():
+                return f"connect {host}:{port}: connected to itself (nothing listens)"
+            return None
+    except OSError as exc:
+        return f"connect {host}:{port}: {exc.strerror or exc}"
+
+
+def port_open(port: int, host: str = LOOPBACK, timeout: float = 0.5) -> bool:
+    """Something listens on ``host:port`` (loopback by default)."""
+    return connect_error(host, port, timeout) is None

@@ -38,7 +38,7 @@ def register(subparsers) -> None:
                       help="the live Prometheus to check against (default: the --name stack's)")
     lint.add_argument("--alertmanager-config", type=Path, default=layout.ALERTMANAGER_CONFIG, metavar="PATH",
                       help="Alertmanager config to check routing and receivers in (default: the shipped one)")
-    lint.add_argument("--runbook-root", type=Path, default=layout.STACK_DIR.parent, metavar="DIR",
+    lint.add_argument("--runbook-root", type=Path, default=layout.ROOT, metavar="DIR",
                       help="where relative runbook_url links start (default: %(default)s)")
     lint.set_defaults(func=cmd_lint)
 
@@ -54,9 +54,9 @@ def _prometheus(args: argparse.Namespace):
         client = PrometheusClient(args.prometheus_url)
         client.api("/status/buildinfo")  # unreachable: one ObservationError line naming the URL
         return client, f"live checks against {client.url}"
-    from alertdrill.stack.state import default_home, read_state
+    from alertdrill.stack.state import read_state
 
-    run_dir = (Path(args.home) if args.home else default_home()) / args.name
+    run_dir = args.home / args.name
     try:
         client = PrometheusClient(read_state(run_dir).prometheus_url)
         client.api("/status/buildinfo")

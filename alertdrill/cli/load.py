@@ -8,7 +8,6 @@ Exit status: 0, 1 when acknowledged writes were lost, 2 for bad input (one line,
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from alertdrill.errors import LoadError
 from alertdrill.locustfiles.options import DEFAULT_RUN_TIME, DEFAULT_USERS
 from alertdrill.locustfiles.profiles import PROFILES
 from alertdrill.locustfiles.runner import LoadRun
+from alertdrill.settings import resolve_setting
 
 __all__ = ["cmd_load", "register"]
 
@@ -36,8 +36,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("-t", "--run-time", type=float, default=DEFAULT_RUN_TIME,
                         help="seconds of load; always bounded (default: %(default)s)")
     parser.add_argument("-w", "--workers", "--load-workers", dest="workers", type=int,
-                        default=int(os.environ.get("ALERTDRILL_LOAD_WORKERS") or 0),
-                        help="run Locust's master and this many worker processes (default: 0, one local process)")
+                        default=None, help="run Locust's master and this many worker processes "
+                                           "(env $ALERTDRILL_LOAD_WORKERS, default: 0, one local process)")
     parser.add_argument("--target", default=None,
                         help="base URL on loopback (default: the app of the stack --name)")
     parser.add_argument("--out", type=Path, default=None,
@@ -63,10 +63,9 @@ def _parameters(pairs: list[str]) -> dict[str, str]:
 
 def _stack_target(args: argparse.Namespace) -> tuple[str, str | None]:
     """The app URL and Postgres DSN of the stack named by the global options."""
-    from alertdrill.stack.state import default_home, read_state
+    from alertdrill.stack.state import read_state
 
-    home = Path(args.home) if getattr(args, "home", None) else default_home()
-    info = read_state(home / getattr(args, "name", "default"))
+    info = read_state(args.home / args.name)
     return info.app_url, info.postgres_dsn
 
 
@@ -84,12 +83,13 @@ def cmd_load(args: argparse.Namespace) -> int:
                 dsn = None
     else:
         target, dsn = _stack_target(args)
+    workers = resolve_setting("load_workers", option=args.workers)
     out = args.out or Path("artifacts") / "load" / f"{args.profile}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
     run = LoadRun(profile=args.profile, target=target, artifacts_dir=out, users=args.users,
-                  spawn_rate=args.spawn_rate, run_time=args.run_time, workers=args.workers,
+                  spawn_rate=args.spawn_rate, run_time=args.run_time, workers=workers,
                   parameters=_parameters(args.param), ledger_dsn=None if args.no_ledger_check else dsn)
     run.start()
-    print(f"load {args.profile!r} -> {run.options.target}: {args.users} users, {args.workers} workers, "
+    print(f"load {args.profile!r} -> {run.options.target}: {args.users} users, {workers} workers, "
           f"{run.options.run_seconds} s (Ctrl-C stops early); artifacts in {run.artifacts.directory}", flush=True)
     try:
         try:

@@ -149,6 +149,11 @@ def _as_rule(loaded: Any) -> Rule:
                 annotations=dict(loaded.annotations), file=Path(loaded.file or "prometheus"), group=loaded.group)
 
 
+def _fault_kind(scenario: Any) -> str:
+    """The catalogue's fault kind (a FaultSpec's ``kind``, or the kind itself in older catalogues)."""
+    return str(getattr(scenario.fault, "kind", scenario.fault))
+
+
 def _silent_cofiring(rule: Rule, scenario: Any, known: Iterable[Finding]) -> list[Finding]:
     """The rule fired during a fault meant for other alerts: one cause, two alerts."""
     if any(f.kind == "co-firing" for f in known):
@@ -157,7 +162,7 @@ def _silent_cofiring(rule: Rule, scenario: Any, known: Iterable[Finding]) -> lis
     signals = [c.signal for c in COFIRING_CAUSES if c.signal.split("_")[0] in scenario.component]
     guard = f"`and on (instance) {signals[0]} == 1`" if signals else "a guard on the cause's own signal"
     return [rule.finding(
-        "error", "cofiring", f"{rule.name} fired during the fault {scenario.fault!r} of scenario {scenario.id}, "
+        "error", "cofiring", f"{rule.name} fired during the fault {_fault_kind(scenario)!r} of scenario {scenario.id}, "
         f"whose one cause {listing(expected)} already reports", f"separate them with {guard}, or inhibit "
         f"{rule.name} while {listing(expected)} fires", kind="co-firing")]
 
@@ -185,7 +190,7 @@ def diagnose_rule(rule_name: str, prometheus: Any, *, scenario: Any = None, step
         if getattr(scenario, "instance", None):
             contract.add("instance")
         needed = NeededLabels(needed.names | contract, needed.why + " and the scenario's contract", needed.group_by)
-        context = {"scenario": scenario.id, "fault": str(scenario.fault)}
+        context = {"scenario": scenario.id, "fault": _fault_kind(scenario)}
     try:
         findings = diagnose_rules(mine, prometheus=prometheus, others=loaded, needed=needed,
                                   baseline=step in (None, "baseline"))

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "tests" / "rule_corpus" / "defective"
 def _scenario(sid: str, component: str, alert: str, severity: str, silent: tuple[str, ...] = ()) -> dict:
     return {"id": sid, "component": component, "instance": f"{component}_exporter",
-            "fault": {"kind": "stop", "component": component},
+            "fault": {"kind": "service-stop", "component": component},
             "alerts": [{"name": alert, "labels": {"severity": severity}, "receiver": severity}],
             "silent": list(silent)}
 
