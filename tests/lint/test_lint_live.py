@@ -5,31 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import requests
 import yaml
 from linttest_support import rule
 
-from alertdrill.assertions.prometheus import PrometheusClient
 from alertdrill.cli import main
 from alertdrill.lint import lint
 from alertdrill.stack import layout
-from alertdrill.waiting import poll_until
 
 pytestmark = pytest.mark.integration
 
 LIVE_CHECKS = ("selector", "join")
-
-
-@pytest.fixture(scope="module")
-def prometheus(stack_info):
-    """The stack's Prometheus, once it has scraped a request to the API (the latency histogram of
-    real endpoints exists only after one)."""
-    requests.get(stack_info.app_url + "/status", timeout=5).raise_for_status()
-    client = PrometheusClient(stack_info.prometheus_url)
-    query = 'count(http_request_duration_seconds_bucket{endpoint!="/metrics"})'
-    ok, _ = poll_until(lambda: client.query(query), timeout=30, interval=0.2)
-    assert ok, f"Prometheus never scraped the API's request histogram ({query})"
-    return client
 
 
 def _live(findings):

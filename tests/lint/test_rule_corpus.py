@@ -11,13 +11,10 @@ import re
 from pathlib import Path
 
 import pytest
-import requests
 
-from alertdrill.assertions.prometheus import PrometheusClient
 from alertdrill.diagnosis import KINDS, diagnose_rules
 from alertdrill.lint.rules import load_rules
 from alertdrill.stack import layout
-from alertdrill.waiting import poll_until
 
 CORPUS = Path(__file__).resolve().parents[1] / "rule_corpus"
 DEFECTIVE = sorted((CORPUS / "defective").glob("*.yml"))
@@ -62,18 +59,6 @@ def test_static_defects_draw_their_kind_without_a_stack(path):
 @pytest.mark.parametrize("path", CORRECT, ids=_id)
 def test_correct_rules_draw_no_static_cause(path):
     assert [f.line() for f in _causes(path)] == []
-
-
-@pytest.fixture(scope="module")
-def prometheus(stack_info):
-    """The session stack's Prometheus once it has scraped a request to the API and a few rounds of
-    every exporter (rates need two samples)."""
-    requests.get(stack_info.app_url + "/status", timeout=5).raise_for_status()
-    client = PrometheusClient(stack_info.prometheus_url)
-    query = 'count(rate(http_request_duration_seconds_bucket{endpoint!="/metrics"}[5m]))'
-    ok, _ = poll_until(lambda: client.query(query), timeout=30, interval=0.2)
-    assert ok, f"Prometheus never scraped the API's request histogram twice ({query})"
-    return client
 
 
 @pytest.mark.integration
