@@ -122,8 +122,7 @@ class _Drill:
                                   "under test; fix the catalogue's `silent` list")
             for rule in named:
                 facts = gather_timings(rule, self.observers.prometheus, self.observers.alertmanager, {})
-                deadline = Deadline("pending", (facts.scrape, facts.evaluation, facts.range_window, facts.absence),
-                                    Slack())
+                deadline = facts.pending(Slack())
                 if name not in out or deadline.seconds > out[name].seconds:
                     out[name] = deadline
         return out
@@ -163,8 +162,10 @@ class _Drill:
         """Inject ``fault``; revert it when the block ends, keeping the block's failure as the failure."""
         kind = self.scenario.fault.kind
         with self.steps.step(f"inject: {kind}", params=self.scenario.fault.params):
-            self.result.injected_at = self.timeline.mark("injected", kind).time
             fault.inject()  # a failed inject has reverted itself
+            # Deadlines count from when the fault took effect: a stop from its first signal, a fault
+            # that builds up (memory filled, 120 connections opened) from when inject returned.
+            self.result.injected_at = self.timeline.mark("injected", kind, at=fault.effective_at).time
         try:
             yield
         except BaseException as exc:

@@ -38,6 +38,10 @@ class RunSettings:
     #: Where stacks live; None: ``stack.state.default_home()``.
     home: Path | None = None
     load_workers: int = 0
+    #: ``ADDR[:PORT]`` of this machine the Locust master binds for remote workers; None: no remote workers.
+    load_master_bind: str | None = None
+    #: How many remote workers the master waits for (with ``load_master_bind``).
+    load_expect_workers: int | None = None
     strict_coverage: bool = True
     #: The scenario catalogue; None: the shipped one (``alertdrill.catalogue.DEFAULT_CATALOGUE``).
     catalogue: Path | None = None
@@ -59,6 +63,13 @@ def _non_negative_int(value: Any) -> int:
     number = int(value)
     if number < 0:
         raise ValueError("must be >= 0")
+    return number
+
+
+def _positive_int(value: Any) -> int:
+    number = int(value)
+    if number < 1:
+        raise ValueError("must be >= 1")
     return number
 
 
@@ -117,6 +128,12 @@ SETTINGS: dict[str, Setting] = {s.field: s for s in (
             "where stacks live (default /tmp/alertdrill-UID)", path=True),
     Setting("load_workers", "--load-workers", "ALERTDRILL_LOAD_WORKERS", _non_negative_int,
             "run Locust distributed with this many worker processes (default 0: local)"),
+    Setting("load_master_bind", "--load-master-bind", "ALERTDRILL_LOAD_MASTER_BIND", str,
+            "bind the Locust master to this address of this machine (ADDR or ADDR:PORT; port 5557 unless given, "
+            "0 = any free one) for workers on other hosts, and print their command"),
+    Setting("load_expect_workers", "--load-expect-workers", "ALERTDRILL_LOAD_EXPECT_WORKERS", _positive_int,
+            "how many remote Locust workers the master waits for (up to 300 s) before the load starts "
+            "(with --load-master-bind)"),
     Setting("strict_coverage", "--strict-coverage", "ALERTDRILL_STRICT_COVERAGE", _flag,
             "fail (one line, before the stack starts) when an alert in the rules has no scenario, a scenario's "
             "alert is not in the rules, or a name in the catalogue matches no rule (default on; "

@@ -66,6 +66,8 @@ class _Writer:
         self.environment = environment
         self.out = out
         self.worker_covered: dict[str, float] = {}
+        #: What each worker (Locust's client id) reported: requests and acknowledged writes.
+        self.worker_totals: dict[str, dict[str, int]] = {}
         out.mkdir(parents=True, exist_ok=True)
         self._buckets = (out / "buckets.jsonl").open("a", encoding="utf-8")
         self._ledger = (out / "ledger.jsonl").open("a", encoding="utf-8")
@@ -128,6 +130,9 @@ def _on_init(environment: Environment, **_: Any) -> None:
                 _recorder.merge(payload["cells"])
                 _acks.merge(payload["acks"])
                 writer.worker_covered[client_id] = float(payload["at"])
+                totals = writer.worker_totals.setdefault(client_id, {"requests": 0, "acks": 0})
+                totals["requests"] += sum(int(cell[4]) for cell in payload["cells"])
+                totals["acks"] += len(payload["acks"])
 
     @events.test_start.add_listener
     def _started(**_: Any) -> None:
@@ -137,7 +142,7 @@ def _on_init(environment: Environment, **_: Any) -> None:
     def _quit(**_: Any) -> None:
         gevent.sleep(locust.stats.CSV_STATS_INTERVAL_SEC + 0.1)  # let Locust's CSV writer record the totals
         writer.flush(final=True)
-        writer.status("done", stopped_at=time.time())
+        writer.status("done", stopped_at=time.time(), workers=writer.worker_totals)
         writer.close()
 
     def _graceful_stop() -> None:

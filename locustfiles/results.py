@@ -246,6 +246,10 @@ class LoadResult:
     buckets: RequestBuckets
     ledger: LedgerReport | None = None
     exit_code: int | None = None
+    #: Remote workers the master waited for (besides ``workers`` local ones).
+    remote_workers: int = 0
+    #: Requests and acknowledged writes each worker reported to the master, by Locust client id.
+    worker_totals: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def requests(self) -> int:
@@ -288,7 +292,8 @@ class LoadResult:
 
     def summary(self) -> str:
         """A few lines for a terminal or a report attachment."""
-        head = (f"load {self.profile!r} -> {self.target}: {self.users} users, {self.workers} workers, "
+        remote = f" + {self.remote_workers} remote" if self.remote_workers else ""
+        head = (f"load {self.profile!r} -> {self.target}: {self.users} users, {self.workers} workers{remote}, "
                 f"{self.stopped_at - self.started_at:.1f} s, {self.requests} requests, "
                 f"{self.rps:.1f} req/s, {self.failure_ratio:.2%} failed")
         lines = [head, *(e.line() for e in self.endpoints.values()), self.total.line()]
@@ -300,6 +305,7 @@ class LoadResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "profile": self.profile, "target": self.target, "users": self.users, "workers": self.workers,
+            "remote_workers": self.remote_workers, "worker_totals": self.worker_totals,
             "started_at": self.started_at, "stopped_at": self.stopped_at, "exit_code": self.exit_code,
             "total": self.total.to_dict(), "endpoints": {k: v.to_dict() for k, v in self.endpoints.items()},
             "marks": self.marks, "ledger": self.ledger.to_dict() if self.ledger else None,
