@@ -23,6 +23,7 @@ import yaml
 
 from alertdrill.assertions.durations import format_duration
 from alertdrill.errors import ConfigError, StackError, StackRunningError, StackStartError
+from alertdrill.lint.rules import refuse_duplicates
 from alertdrill.stack import layout
 from alertdrill.stack.binaries import resolve
 from alertdrill.stack.components import (
@@ -188,6 +189,7 @@ class NativeStack:
         info = self._require_info()
         rules_dir = Path(info.run_dir) / "prometheus" / "rules"
         check_rule_files(rule_files)
+        refuse_duplicates(rule_files)
         shutil.rmtree(rules_dir, ignore_errors=True)
         diffs = render_rules(rule_files, rules_dir, timing=self.timing, overrides=overrides)
         response = requests.post(info.prometheus_url + "/-/reload", timeout=10)
@@ -282,6 +284,7 @@ class NativeStack:
     def _render_configs(self, addr: Addresses) -> list[Difference]:
         run = self.run_dir
         check_rule_files(self.rule_files)
+        refuse_duplicates(self.rule_files)  # one alert name in two groups: a drill could not tell which fired
         rule_diffs = render_rules(self.rule_files, run / "prometheus" / "rules", timing=self.timing,
                                   overrides=self.rule_overrides)
         targets = {job: addr.address(component) for job, component in SCRAPE_JOBS.items()}
