@@ -12,6 +12,7 @@ from pathlib import Path
 
 import yaml
 
+from alertdrill.assertions.durations import parse_duration
 from alertdrill.errors import ConfigError
 from alertdrill.lint.findings import Finding
 from alertdrill.lint.tools import run_tool
@@ -32,6 +33,8 @@ class Rule:
     annotations: Mapping[str, str]
     file: Path
     group: str
+    duration: float = 0.0  # `for`, seconds
+    keep_firing_for: float = 0.0
 
     @property
     def severity(self) -> str:
@@ -73,7 +76,9 @@ def load_rules(paths: Sequence[Path]) -> list[Rule]:
                         name=str(raw["alert"]), expr=str(raw["expr"]),
                         labels={str(k): str(v) for k, v in (raw.get("labels") or {}).items()},
                         annotations={str(k): str(v) for k, v in (raw.get("annotations") or {}).items()},
-                        file=path, group=str(group.get("name", ""))))
+                        file=path, group=str(group.get("name", "")),
+                        duration=parse_duration(raw.get("for", 0), what="for"),
+                        keep_firing_for=parse_duration(raw.get("keep_firing_for", 0), what="keep_firing_for")))
     return rules
 
 

@@ -1,0 +1,43 @@
+"""The entry point the CLI and the pytest session share: rule files + inventory -> ProofResults."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from alertdrill.prove.inventory import Inventory
+from alertdrill.prove.result import ProofResult
+from alertdrill.prove.search import DEFAULT_STEP, prove_rules
+
+__all__ = ["load_results", "prove", "save_results", "shipped_inventory_path"]
+
+
+def shipped_inventory_path() -> Path:
+    """The native stack's inventory, shipped so ``prove`` runs offline (tests check it is current)."""
+    from alertdrill.stack import layout
+
+    return layout.STACK_DIR / "prometheus" / "inventory.yml"
+
+
+def prove(rule_files: Sequence[Path], inventory: Inventory, *, out_dir: Path | None = None,
+          step: float = DEFAULT_STEP, workers: int = 2,
+          on_result: Callable[[ProofResult], None] | None = None) -> list[ProofResult]:
+    """Every alerting rule of ``rule_files`` (validated by promtool first), proven or explained."""
+    from alertdrill.lint.rules import load_rules
+
+    rules = load_rules(list(rule_files))
+    return prove_rules(rules, inventory, out_dir=out_dir, step=step, workers=workers, on_result=on_result)
+
+
+def save_results(results: Sequence[ProofResult], path: Path) -> Path:
+    """``prove.json``: the results as the report's coverage section reads them."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"results": [r.to_dict() for r in results]}, indent=2))
+    return path
+
+
+def load_results(path: Path) -> list[ProofResult]:
+    data = json.loads(Path(path).read_text())
+    return [ProofResult.from_dict(r) for r in data.get("results") or []]
