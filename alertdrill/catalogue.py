@@ -18,7 +18,8 @@ from alertdrill.errors import ConfigError
 from alertdrill.stack.rendering import load_yaml
 from alertdrill.stack.timescale import RuleTiming
 
-__all__ = ["COMPONENTS", "DEFAULT_CATALOGUE", "AlertContract", "Catalogue", "Coverage", "Scenario", "load_catalogue"]
+__all__ = ["COMPONENTS", "DEFAULT_CATALOGUE", "AlertContract", "Catalogue", "Coverage", "FaultSpec", "Scenario",
+           "load_catalogue"]
 
 DEFAULT_CATALOGUE = Path(__file__).resolve().parent.parent / "scenarios" / "catalogue.yml"
 COMPONENTS = ("postgres", "redis", "app", "monitoring")
@@ -41,14 +42,43 @@ class AlertContract:
 
 
 @dataclass(frozen=True)
+class FaultSpec:
+    """The fault a scenario injects: its kind (the fault's one name) and validated parameters."""
+
+    kind: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, kind: str, raw: Mapping[str, Any]) -> FaultSpec:
+        """Validate ``raw`` against the kind's declared parameters; one-line ConfigError otherwise."""
+        from alertdrill.chaos import fault_class
+
+        return cls(kind=kind, params=fault_class(kind).validate(dict(raw)))
+
+    @property
+    def needs_local_stack(self) -> bool:
+        from alertdrill.chaos import fault_class
+
+        return fault_class(self.kind).needs_local_stack
+
+    def build(self, backend: Any, *, max_duration: float) -> Any:
+        """The fault, not injected yet (``with`` injects and reverts it)."""
+        from alertdrill.chaos import build_fault
+
+        return build_fault(self.kind, backend, max_duration=max_duration, **self.params)
+
+    def __str__(self) -> str:
+        return self.kind
+
+
+@dataclass(frozen=True)
 class Scenario:
     """A fault, the alerts it must fire, and the alerts it must not."""
 
     id: str
     component: str
     description: str
-    fault: str
-    params: dict[str, Any]
+    fault: FaultSpec
     alerts: tuple[AlertContract, ...]
     silent: tuple[str, ...] = ()
     #: The scrape target whose address the alerts' ``instance`` label must carry (a stack component).
@@ -148,6 +178,10 @@ def _scenario(raw: Any, index: int, path: Path) -> Scenario:
         raise ConfigError(f"{where}: component {component!r} is not one of {', '.join(COMPONENTS)}")
     fault = _require(raw, "fault", where, Mapping)
     kind = _require(fault, "kind", where + " fault", str)
+    try:
+        spec = FaultSpec.parse(kind, {k: v for k, v in fault.items() if k != "kind"})
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
     alerts = tuple(_alert(a, where) for a in _require(raw, "alerts", where, list))
     if not alerts:
         raise ConfigError(f"{where}: 'alerts' is empty; a scenario proves at least one alert")
@@ -158,8 +192,7 @@ def _scenario(raw: Any, index: int, path: Path) -> Scenario:
         id=sid,
         component=component,
         description=str(raw.get("description", "")).strip(),
-        fault=kind,
-        params={k: v for k, v in fault.items() if k != "kind"},
+        fault=spec,
         alerts=alerts,
         silent=tuple(raw.get("silent") or ()),
         instance=raw.get("instance"),

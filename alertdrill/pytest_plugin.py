@@ -15,12 +15,13 @@ from pathlib import Path
 import pytest
 
 from alertdrill.catalogue import DEFAULT_CATALOGUE, Catalogue, load_catalogue
+from alertdrill.results import DrillResult
 from alertdrill.settings import DEFAULT_TIME_SCALE, RunSettings, env_float
 
 #: Load fixtures (load_run, load_artifacts_dir) come with the plugin.
 pytest_plugins = ["alertdrill.locustfiles.fixtures"]
 
-RESULTS_KEY = pytest.StashKey[list]()
+RESULTS_KEY = pytest.StashKey[list[DrillResult]]()
 STARTED_KEY = pytest.StashKey[float]()
 
 
@@ -157,7 +158,7 @@ def _owner_alive(run_dir: Path) -> bool:
 
 
 @pytest.fixture(scope="session")
-def drill_results(pytestconfig: pytest.Config) -> list:
+def drill_results(pytestconfig: pytest.Config) -> list[DrillResult]:
     """Every scenario's result, for the summary matrix printed at the end of the run."""
     return pytestconfig.stash.setdefault(RESULTS_KEY, [])
 
@@ -180,15 +181,16 @@ def _terminate(signum: int, frame: object) -> None:
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     import time
 
-    from alertdrill.summary import format_matrix, write_summary
+    from alertdrill.matrix import format_text, matrix_rows
+    from alertdrill.results import RunSummary
 
     results = config.stash.get(RESULTS_KEY, None)
     if not results:
         return
     wall = time.time() - config.stash.get(STARTED_KEY, time.time())
     terminalreporter.section("alertdrill summary")
-    terminalreporter.write_line(format_matrix(results, wall_seconds=wall))
+    terminalreporter.write_line(format_text(matrix_rows(results), wall_seconds=wall))
     settings = _settings(config)
-    path = write_summary(settings.report_dir / "summary.json", results, wall_seconds=round(wall, 1),
-                         time_scale=settings.time_scale)
+    summary = RunSummary(results=list(results), wall_seconds=round(wall, 1), time_scale=settings.time_scale)
+    path = summary.write(settings.report_dir / "summary.json")
     terminalreporter.write_line(f"summary written to {path}")

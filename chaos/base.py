@@ -8,7 +8,7 @@ Lifecycle (chaostoolkit style: the undo is registered before the fault is inject
     revert():  _revert() (with Ctrl-C/SIGTERM held back) -> remove the journal entry; idempotent; a
                failed revert keeps the entry so `alertdrill recover` can retry it
 
-Every step leaves a :class:`StepRecord` (UTC start and end, status, output, error) for reports.
+Every step leaves an :class:`alertdrill.steps.StepRecord` (start and end, status, detail, error) for reports.
 Subclasses implement ``_inject``, ``_prove`` and ``_revert``; ``_revert`` must work both in the
 injecting process and in a later one that only has the journal entry (see chaos/recovery.py).
 """
@@ -23,8 +23,8 @@ import time
 import uuid
 import weakref
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
@@ -37,11 +37,14 @@ from alertdrill.errors import (
     FaultRevertError,
 )
 from alertdrill.stack.process import process_start_ticks
+from alertdrill.steps import StepRecord, StepRecorder
 from alertdrill.waiting import poll_until
 
 from .backend import Backend, stack_info
 from .guard import StackGuard
 from .journal import Journal, JournalEntry, utc_iso
+from .params import Param, check_number, validate_params
+from .registry import register
 from .signals import SIGTERM_GUARD, signals_deferred
 
 __all__ = [
@@ -49,8 +52,6 @@ __all__ = [
     "MAX_MAX_DURATION",
     "Evidence",
     "Fault",
-    "StepRecord",
-    "check_number",
     "poll",
 ]
 
@@ -60,20 +61,6 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_DURATION = 300.0
 #: No fault may be asked to last longer than this (seconds).
 MAX_MAX_DURATION = 3600.0
-
-
-def check_number(name: str, value: Any, *, low: float, high: float, integer: bool = False,
-                 low_inclusive: bool = True) -> Any:
-    """Validate a numeric constructor argument; ConfigError names the argument and the bad value."""
-    kind = "an integer" if integer else "a number"
-    expected = f"{name} must be {kind} in {'[' if low_inclusive else '('}{low:g}..{high:g}]"
-    ok_type = isinstance(value, int) if integer else isinstance(value, int | float)
-    if isinstance(value, bool) or not ok_type:
-        raise ConfigError(f"{expected}, got {value!r}")
-    too_low = value < low if low_inclusive else value <= low
-    if too_low or value > high or value != value:  # value != value: NaN
-        raise ConfigError(f"{expected}, got {value!r}")
-    return value
 
 
 @dataclass(frozen=True)
@@ -86,22 +73,6 @@ class Evidence:
     summary: str
     facts: dict[str, Any]
     observed_at: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass
-class StepRecord:
-    """One step of a fault's life (inject, prove, revert, expire)."""
-
-    name: str
-    started_at: str
-    ended_at: str = ""
-    duration_s: float = 0.0
-    status: str = "running"
-    output: Any = None
-    error: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -123,15 +94,37 @@ def _revert_active_at_exit() -> None:
 class Fault(ABC):
     """Base of every fault; use it as a context manager: ``with fault: fault.prove()``."""
 
-    #: Unique name in the journal and the registry, e.g. ``redis-memory-fill``.
+    #: The fault's one name: the catalogue's ``kind``, the registry key and the journal kind.
     kind: ClassVar[str] = ""
+    #: The parameters this class adds to its bases' (see :meth:`spec`); each becomes an attribute.
+    parameters: ClassVar[dict[str, Param]] = {}
     #: Whether the fault needs a stack that alertdrill started on this machine: it stops, kills or
     #: pauses processes, or writes the app's fault-switch file. Against an external stack, scenarios
     #: using it are skipped with that reason.
     needs_local_stack: ClassVar[bool] = False
 
-    def __init__(self, *, backend: Backend, max_duration: float = DEFAULT_MAX_DURATION) -> None:
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("kind"):
+            register(cls)
+
+    @classmethod
+    def spec(cls) -> dict[str, Param]:
+        """Every parameter of this kind, its bases' first."""
+        merged: dict[str, Param] = {}
+        for klass in reversed(cls.__mro__):
+            merged.update(klass.__dict__.get("parameters", {}))
+        return merged
+
+    @classmethod
+    def validate(cls, raw: dict[str, Any]) -> dict[str, Any]:
+        """The parameters ``raw`` gives, validated and completed with defaults (one-line ConfigError)."""
+        return validate_params(cls.kind or cls.__name__, cls.spec(), raw)
+
+    def __init__(self, *, backend: Backend, max_duration: float = DEFAULT_MAX_DURATION, **params: Any) -> None:
         check_number("max_duration", max_duration, low=0, high=MAX_MAX_DURATION, low_inclusive=False)
+        for name, value in self.validate(params).items():
+            setattr(self, name, value)
         self.backend = backend
         self.info = stack_info(backend)
         self.guard = StackGuard(self.info)
@@ -139,7 +132,7 @@ class Fault(ABC):
         self.id = f"{self.kind}-{uuid.uuid4().hex[:8]}"
         self.original: dict[str, Any] = {}
         self.resources: dict[str, Any] = {}
-        self.records: list[StepRecord] = []
+        self.steps = StepRecorder(allure=False)
         self.expired = False
         self.recovered = False
         self._state = "new"
@@ -150,9 +143,9 @@ class Fault(ABC):
 
     # -- what subclasses provide -------------------------------------------------------------------
 
-    @abstractmethod
     def params(self) -> dict[str, Any]:
-        """The constructor's keyword arguments (JSON values) that rebuild this fault from the journal."""
+        """The parameters (JSON values) that rebuild this fault from the journal."""
+        return {name: getattr(self, name) for name in self.spec()}
 
     @abstractmethod
     def target(self) -> dict[str, Any]:
@@ -219,7 +212,7 @@ class Fault(ABC):
                     if isinstance(exc, AlertdrillError) or not isinstance(exc, Exception):
                         raise
                     raise FaultInjectError(f"{self.describe()} could not be injected: {_one_line(exc)}") from exc
-                record.output = {"original": self.original, "resources": self.resources}
+                record.detail["output"] = {"original": self.original, "resources": self.resources}
         return self
 
     def prove(self) -> Evidence:
@@ -237,7 +230,7 @@ class Fault(ABC):
                 except Exception as exc:
                     raise self.not_in_effect(f"could not gather evidence: {_one_line(exc)}") from exc
                 evidence = Evidence(self.id, self.kind, self.target(), summary, facts, utc_iso(time.time()))
-                record.output = evidence.to_dict()
+                record.detail["output"] = evidence.to_dict()
             return evidence
 
     def wait_until_proven(self, *, timeout: float, interval: float = 0.2) -> Evidence:
@@ -277,7 +270,7 @@ class Fault(ABC):
                     self._journal.remove(self.id)
                     self._state = "reverted"
                     _ACTIVE.discard(self)
-                    record.output = summary
+                    record.detail["output"] = summary
                     return summary
             finally:
                 SIGTERM_GUARD.deactivate(self.id)
@@ -299,9 +292,14 @@ class Fault(ABC):
         error.facts = facts  # type: ignore[attr-defined]
         return error
 
-    def timings(self) -> dict[str, float]:
+    @property
+    def records(self) -> list[StepRecord]:
+        """Every step of this fault's life, in order."""
+        return self.steps.records
+
+    def timings(self) -> dict[str, float | None]:
         """Seconds each step took (the last of each name)."""
-        return {r.name: r.duration_s for r in self.records}
+        return {r.name: r.duration for r in self.records}
 
     # -- journal and recovery ----------------------------------------------------------------------
 
@@ -366,30 +364,14 @@ class Fault(ABC):
             if self._state != "active":
                 return
             self.expired = True
-            self.records.append(StepRecord("expire", utc_iso(time.time()), status="succeeded",
-                                           output=f"max duration {self.max_duration:g}s passed"))
+            self.steps.add("expire", status="passed", output=f"max duration {self.max_duration:g}s passed")
         try:
             self.revert()
         except FaultError as exc:
             log.error("watchdog could not revert %s: %s", self.describe(), exc)
 
-    @contextmanager
-    def _step(self, name: str) -> Iterator[StepRecord]:
-        began = time.time()
-        started = time.monotonic()
-        record = StepRecord(name, utc_iso(began))
-        self.records.append(record)
-        try:
-            yield record
-        except BaseException as exc:
-            record.status = "failed"
-            record.error = f"{type(exc).__name__}: {_one_line(exc)}"
-            raise
-        else:
-            record.status = "succeeded"
-        finally:
-            record.ended_at = utc_iso(time.time())
-            record.duration_s = round(time.monotonic() - started, 3)
+    def _step(self, name: str) -> AbstractContextManager[StepRecord]:
+        return self.steps.step(name)
 
 
 def _one_line(exc: BaseException) -> str:

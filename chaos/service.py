@@ -15,14 +15,14 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from alertdrill.errors import FaultInjectError
-from alertdrill.stack.components import Addresses, readiness_check
+from alertdrill.stack.components import COMPONENTS, Addresses, readiness_check
 from alertdrill.stack.ports import LOOPBACK
 from alertdrill.stack.process import group_states, tree_states
 from alertdrill.waiting import poll_until
 
-from .backend import Backend, stack_is_running
-from .base import DEFAULT_MAX_DURATION, Fault, poll
-from .registry import register
+from .backend import stack_is_running
+from .base import Fault, poll
+from .params import Param
 
 __all__ = ["ServiceFault", "ServiceKill", "ServicePause", "ServiceRestart", "ServiceStop"]
 
@@ -50,14 +50,14 @@ class ServiceFault(Fault):
 
     action: ClassVar[str] = ""
 
-    def __init__(self, *, backend: Backend, component: str, max_duration: float = DEFAULT_MAX_DURATION) -> None:
-        super().__init__(backend=backend, max_duration=max_duration)
-        self.component = self.guard.component(component)
+    parameters = {"component": Param(str, choices=COMPONENTS, help="the stack component to act on")}
+    component: str
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.component = self.guard.component(self.component)
         # Local processes (native): evidence and cleanup may look at /proc. Containers: the backend's view.
         self.local = self.guard.local_processes
-
-    def params(self) -> dict[str, Any]:
-        return {"component": self.component}
 
     def target(self) -> dict[str, Any]:
         return {"stack": self.info.name, "component": self.component}
@@ -137,7 +137,6 @@ class ServiceFault(Fault):
         return f"{self.component} is down: pid {facts['pid']} gone, port {facts['port']} refuses connections", facts
 
 
-@register
 class ServiceStop(ServiceFault):
     """Stop a component the way its supervisor would (SIGTERM, SIGINT for Postgres)."""
 
@@ -153,7 +152,6 @@ class ServiceStop(ServiceFault):
         return summary, {**facts, "signal": "graceful stop"}
 
 
-@register
 class ServiceKill(ServiceFault):
     """kill -9 the component's whole process group: no shutdown handlers run."""
 
@@ -169,7 +167,6 @@ class ServiceKill(ServiceFault):
         return summary.replace("is down", "was killed (SIGKILL)"), {**facts, "signal": "SIGKILL"}
 
 
-@register
 class ServicePause(ServiceFault):
     """SIGSTOP the component's process group: it holds its sockets but answers nothing."""
 
@@ -205,7 +202,6 @@ class ServicePause(ServiceFault):
         return f"{self.component} is paused: {len(states)} process(es) in state T", facts
 
 
-@register
 class ServiceRestart(ServiceFault):
     """Stop and start the component again (a deploy, a crash loop of one)."""
 

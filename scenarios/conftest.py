@@ -9,8 +9,9 @@ from __future__ import annotations
 import pytest
 
 from alertdrill.catalogue import Catalogue, Scenario, load_catalogue
-from alertdrill.drill import DrillResult, Observers, run_drill
+from alertdrill.drill import Observers, run_drill
 from alertdrill.report import attach_drill
+from alertdrill.results import DrillResult
 
 CATALOGUE_KEY = pytest.StashKey[Catalogue]()
 
@@ -68,13 +69,8 @@ def coverage(catalogue: Catalogue, rule_alerts: set[str], alertdrill_settings):
     return cov
 
 
-@pytest.fixture(scope="session")
-def faults(native_stack):
-    from alertdrill.chaos import Faults
-
-    return Faults(native_stack)
-
-
+#: How long a fault may stay in effect before its watchdog reverts it.
+FAULT_LIFETIME = 300.0
 #: Upper bound of the session's background load; the suite takes minutes, this only bounds a hang.
 LOAD_RUN_TIME = 1800.0
 LOAD_USERS = 10
@@ -101,15 +97,14 @@ def check_no_write_lost(load, stack_info, result: DrillResult) -> None:
     from alertdrill.locustfiles.ledger import check_ledger, read_ledger
 
     if result.injected_at and result.reverted_at:
-        window = load.window(result.injected_at, result.reverted_at)
-        result.extra["load_during_fault"] = window.to_dict()
+        result.load_during_fault = load.window(result.injected_at, result.reverted_at).to_dict()
     report = check_ledger(read_ledger(load.artifacts.ledger), stack_info.postgres_dsn)
-    result.extra["ledger"] = report.to_dict()
+    result.ledger = report.to_dict()
     report.raise_for_loss()
 
 
 @pytest.fixture
-def drill(scenario: Scenario, faults, observers: Observers, coverage, drill_results, request, stack_info,
+def drill(scenario: Scenario, native_stack, observers: Observers, coverage, drill_results, request, stack_info,
           steady_load):
     """Run the scenario's drill; skip it when the rules under test lack its alerts."""
     missing = sorted(scenario.alert_names() - coverage.rule_alerts)
@@ -117,30 +112,26 @@ def drill(scenario: Scenario, faults, observers: Observers, coverage, drill_resu
         pytest.skip(f"the rules under test have no alert {', '.join(missing)}; map it in the catalogue")
     from alertdrill.stack.backends.base import supports_service_faults
 
-    probe = getattr(faults, scenario.fault)(**scenario.params)  # built, not injected
-    if probe.needs_local_stack and not supports_service_faults(faults.backend):
-        pytest.skip(f"fault {scenario.fault} controls processes or the app's fault switch; the "
-                    f"{faults.backend.backend} backend reaches its stack only over connections "
+    if scenario.fault.needs_local_stack and not supports_service_faults(native_stack):
+        pytest.skip(f"fault {scenario.fault.kind} controls processes or the app's fault switch; the "
+                    f"{native_stack.backend} backend reaches its stack only over connections "
                     "(run it against a native or compose stack)")
 
     address = stack_info.ports.get(scenario.instance) if scenario.instance else None
     scenario = scenario.with_instance(f"127.0.0.1:{address}" if address else None)
 
     def run() -> DrillResult:
-        def make_fault(s: Scenario):
-            return getattr(faults, s.fault)(**s.params)
-
         try:
-            result = run_drill(scenario, make_fault=make_fault, observers=observers,
+            result = run_drill(scenario, backend=native_stack, observers=observers, fault_lifetime=FAULT_LIFETIME,
                                after_revert=lambda r: check_no_write_lost(steady_load, stack_info, r))
         except BaseException as exc:
             failed = getattr(exc, "drill_result", None)
             if failed is not None:
                 attach_drill(failed, scenario=scenario, observers=observers, stack_info=stack_info)
-                drill_results.append(failed.to_dict())
+                drill_results.append(failed)
             raise
         attach_drill(result, scenario=scenario, observers=observers, stack_info=stack_info)
-        drill_results.append(result.to_dict())
+        drill_results.append(result)
         record_dir = request.getfixturevalue("alertdrill_settings").record_dir
         if record_dir is not None:  # --record: a promtool replay of what this drill observed
             from alertdrill.replay import record_drill

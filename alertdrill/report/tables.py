@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
+from alertdrill.matrix import MatrixRow, matrix_rows
 from alertdrill.report.markup import STATUS_CLASS, esc, table
+from alertdrill.results import DrillResult, TimelineRow
 
-__all__ = ["TIMELINE_COLUMNS", "contract_html", "deadline_cell", "first_line", "timeline_csv", "timeline_html"]
+__all__ = ["TIMELINE_COLUMNS", "contract_html", "deadline_cell", "delivered_cell", "first_line", "status_html",
+           "timeline_csv", "timeline_html"]
 
 TIMELINE_COLUMNS = ("t", "source", "kind", "alert", "labels", "detail")
 
@@ -22,27 +25,25 @@ def _seconds(value: Any) -> str:
     return "-" if value is None else f"{float(value):+.3f} s"
 
 
-def timeline_csv(rows: Sequence[Mapping[str, Any]]) -> str:
+def timeline_csv(rows: Sequence[TimelineRow]) -> str:
     """The timeline as CSV (``t`` in seconds from injection), for spreadsheets and diffing."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(("t_seconds", *TIMELINE_COLUMNS[1:]))
     for row in rows:
-        writer.writerow([row.get(col, "") for col in TIMELINE_COLUMNS])
+        writer.writerow(["" if row.t is None else row.t, row.source, row.kind, row.alert or "", row.labels, row.detail])
     return out.getvalue()
 
 
-def timeline_html(rows: Sequence[Mapping[str, Any]], *, title: str = "Timeline") -> str:
+def timeline_html(rows: Sequence[TimelineRow], *, title: str = "Timeline") -> str:
     """The timeline as an HTML table; fault marks highlighted, sources coloured."""
     if not rows:
         return f"<h2>{esc(title)}</h2><p class=\"muted\">no events were recorded</p>"
-    cells = [[f'<td class="num">{_seconds(r.get("t"))}</td>', esc(r.get("source")), esc(r.get("kind")),
-              esc(r.get("alert") or ""), f"<code>{esc(r.get('labels') or '')}</code>", esc(r.get("detail") or "")]
-             for r in rows]
-    classes = [str(r.get("source") or "") for r in rows]
+    cells = [[f'<td class="num">{_seconds(r.t)}</td>', esc(r.source), esc(r.kind), esc(r.alert or ""),
+              f"<code>{esc(r.labels)}</code>", esc(r.detail)] for r in rows]
+    classes = [r.source for r in rows]
     note = "<p class=\"muted\">t: seconds relative to the fault's injection (negative: before it)</p>"
-    return f"<h2>{esc(title)}</h2>{note}" + table(("t", "source", "kind", "alert", "labels", "detail"), cells,
-                                                  row_classes=classes)
+    return f"<h2>{esc(title)}</h2>{note}" + table(TIMELINE_COLUMNS, cells, row_classes=classes)
 
 
 def deadline_cell(measured: float | None, deadline: float | None, minimum: float | None = None, *,
@@ -72,28 +73,35 @@ def first_line(text: str | None, limit: int = 160) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-def contract_html(result: Mapping[str, Any], *, compact: bool = False) -> str:
+def delivered_cell(row: MatrixRow, *, compact: bool = False) -> str:
+    """The delivery time against its deadline, or why there is none (inhibited, n/a)."""
+    if row.delivered_note:
+        return f'<td class="na">{esc(row.delivered_note)}</td>'
+    return deadline_cell(row.delivered.measured, row.delivered.deadline, row.theoretical_min, compact=compact)
+
+
+def status_html(row: MatrixRow) -> str:
+    """The status, with the one-line cause (or the diagnosis' first line) under it."""
+    why = row.cause or first_line(row.diagnosis)
+    return (f'<span class="{STATUS_CLASS.get(row.status, "")}">{esc(row.status)}</span>'
+            + (f'<br><small title="{esc(row.diagnosis or why)}">{esc(why)}</small>' if why else ""))
+
+
+def contract_html(result: DrillResult, *, compact: bool = False) -> str:
     """One row per alert contract: fired / delivered / resolved against deadline and theoretical minimum."""
     rows = []
-    for alert in result.get("alerts", []):
-        labels = ", ".join(f'{k}="{v}"' for k, v in sorted((alert.get("labels") or {}).items()))
-        minimum = alert.get("theoretical_min")
-        delivered = (deadline_cell(alert.get("delivered_after"), alert.get("deliver_deadline"), minimum,
-                                   compact=compact) if alert.get("receiver")
-                     else '<td class="na">inhibited</td>' if alert.get("inhibited") else '<td class="na">n/a</td>')
-        status = str(alert.get("status") or "")
-        diagnosis = alert.get("diagnosis")
-        row = [
-            f"<b>{esc(alert.get('alert'))}</b><br><small><code>{esc(labels)}</code></small>",
-            esc(alert.get("receiver") or "-"),
-            deadline_cell(alert.get("fired_after"), alert.get("fire_deadline"), compact=compact),
-            delivered,
-            deadline_cell(alert.get("resolved_after"), alert.get("resolve_deadline"), compact=compact),
-            f'<td class="num">{esc(_min(minimum))}</td>',
-            f'<span class="{STATUS_CLASS.get(status, "")}">{esc(status)}</span>'
-            + (f'<br><small title="{esc(diagnosis)}">{esc(first_line(diagnosis))}</small>' if diagnosis else ""),
+    for row in matrix_rows([result]):
+        labels = ", ".join(f'{k}="{v}"' for k, v in row.labels.items())
+        cells = [
+            f"<b>{esc(row.alert)}</b><br><small><code>{esc(labels)}</code></small>",
+            esc(row.receiver or "-"),
+            deadline_cell(row.fired.measured, row.fired.deadline, compact=compact),
+            delivered_cell(row, compact=compact),
+            deadline_cell(row.resolved.measured, row.resolved.deadline, compact=compact),
+            f'<td class="num">{esc(_min(row.theoretical_min))}</td>',
+            status_html(row),
         ]
-        rows.append([row[0], *row[2:5], row[6]] if compact else row)
+        rows.append([cells[0], *cells[2:5], cells[6]] if compact else cells)
     headers = (("alert", "fired", "delivered", "resolved", "status") if compact else
                ("alert", "receiver", "fired (after injection)", "delivered", "resolved (after revert)",
                 "theoretical min", "status"))

@@ -18,7 +18,7 @@ def _jobs(stack_info) -> dict[str, str]:
 def test_dropped_job_disappears_and_is_scraped_again_after_revert(faults, stack_info):
     with open(f"{stack_info.run_dir}/prometheus/prometheus.yml") as handle:
         before = handle.read()
-    with faults.prometheus_drop_job("redis") as fault:
+    with faults.build("prometheus-drop-job", job="redis") as fault:
         evidence = fault.prove()
         assert evidence.facts == {"job": "redis", "targets": 0, "up_series": 0}
         assert "redis" not in _jobs(stack_info)
@@ -29,6 +29,6 @@ def test_dropped_job_disappears_and_is_scraped_again_after_revert(faults, stack_
 
 def test_unknown_and_self_jobs_are_refused(faults):
     with pytest.raises(ConfigError, match="Prometheus has no scrape job 'nope'; jobs: "):
-        faults.prometheus_drop_job("nope")
+        faults.build("prometheus-drop-job", job="nope")
     with pytest.raises(ConfigError, match="dropping the prometheus job would hide nothing"):
-        faults.prometheus_drop_job("prometheus")
+        faults.build("prometheus-drop-job", job="prometheus")

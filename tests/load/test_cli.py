@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from alertdrill.cli.load import register
 from alertdrill.errors import LoadError
-from alertdrill.locustfiles.cli import register
 
 
 def parser() -> argparse.ArgumentParser:

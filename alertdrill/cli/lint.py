@@ -1,6 +1,6 @@
 """`alertdrill lint`: rule problems that promtool cannot see, one line per finding.
 
-Registered by :func:`alertdrill.cli.build_parser` through :func:`register`. Exit status: 0 when
+Registered by :mod:`alertdrill.cli`. Exit status: 0 when
 there are only warnings, 1 with any error finding, 2 when the input itself is unusable (invalid
 rule file, no live stack, unreachable Prometheus) - the CLI prints that as one line.
 """

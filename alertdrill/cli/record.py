@@ -24,26 +24,29 @@ def cmd_capture(args: argparse.Namespace) -> int:
     from alertdrill.assertions.notifications import SinkClient
     from alertdrill.assertions.prometheus import PrometheusClient
     from alertdrill.errors import AlertdrillError, ConfigError
-    from alertdrill.replay.record import load_summary, record_drill
+    from alertdrill.replay.record import record_drill
+    from alertdrill.results import RunSummary
 
-    results = load_summary(Path(args.from_summary))
+    results = RunSummary.read(Path(args.from_summary)).results
+    if not results:
+        raise ConfigError(f"summary {args.from_summary} holds no drill results; pass the summary.json of a chaos run")
     prometheus_url, sink_url, time_scale = args.prometheus, args.sink, None
     if not prometheus_url:
         info = _stack_info(args)
         prometheus_url, sink_url, time_scale = info.prometheus_url, sink_url or info.sink_url, info.time_scale
     wanted = set(args.scenario or ())
-    unknown = wanted - {r.get("scenario") for r in results}
+    unknown = wanted - {r.scenario for r in results}
     if unknown:
         raise ConfigError(f"{args.from_summary} has no scenario {', '.join(sorted(unknown))}")
     prometheus = PrometheusClient(prometheus_url)
     sink = SinkClient(sink_url) if sink_url else None
     failed = 0
     for result in results:
-        scenario = result.get("scenario", "?")
+        scenario = result.scenario
         if wanted and scenario not in wanted:
             continue
-        if result.get("status") != "passed":
-            print(f"skip  {scenario}: {result.get('status')}, only passed drills are recorded")
+        if result.status != "passed":
+            print(f"skip  {scenario}: {result.status}, only passed drills are recorded")
             continue
         try:
             path = record_drill(result, prometheus=prometheus, sink=sink, out_dir=Path(args.out),

@@ -1,6 +1,6 @@
 """``alertdrill load``: run a load profile headless against the stack's app, print the client's view.
 
-Registered by ``alertdrill.cli`` through ``register(subparsers)``. The target defaults to the app of
+Registered by :mod:`alertdrill.cli`. The target defaults to the app of
 the stack named by the global ``--name``/``--home``, and so does the Postgres DSN of the write ledger.
 Exit status: 0, 1 when acknowledged writes were lost, 2 for bad input (one line, before any load).
 """

@@ -1,6 +1,6 @@
 """``alertdrill report``: one command from the chaos run's results to the HTML a reviewer opens.
 
-Registered by :mod:`alertdrill.cli` when present. Defaults follow ``make chaos``: Allure results in
+Registered by :mod:`alertdrill.cli`. Defaults follow ``make chaos``: Allure results in
 ``reports/allure-results``, the summary in ``reports/summary.json``, JUnit XML in ``reports/junit.xml``
 (``$ALERTDRILL_REPORT_DIR`` replaces ``reports``); the HTML goes to ``reports/html``.
 """
