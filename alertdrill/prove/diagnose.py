@@ -8,13 +8,15 @@ values the real engine computed). Nothing here evaluates PromQL itself.
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import promql_parser as pp
 
-from alertdrill.prove.expression import children, render
+from alertdrill.prove.expression import Signal, children, render
+from alertdrill.prove.inventory import Inventory
 from alertdrill.prove.promtool import Got, Outcome, Probe
 from alertdrill.prove.synthesis import Level
 
@@ -84,6 +86,13 @@ def _matching(node: Any) -> str:
     return f" {kind} ({', '.join(mod.matching.labels)})"
 
 
+def _on_labels(node: Any) -> list[str] | None:
+    mod = node.modifier
+    if mod is None or mod.matching is None or "Include" not in str(mod.matching.type):
+        return None
+    return list(mod.matching.labels)
+
+
 def _explain(node: Any, values: _Values) -> tuple[str, list[str]]:
     kids = [c for c in children(node) if _evaluable(c)]
     if isinstance(node, pp.ParenExpr):
@@ -106,7 +115,8 @@ def _explain(node: Any, values: _Values) -> tuple[str, list[str]]:
             found = values.numbers(side)
             if found:
                 lo, hi = min(found), max(found)
-                return (f"`{render(side)}` stays between {lo:g} and {hi:g} on every input tried; "
+                span = f"stays at {lo:g}" if lo == hi else f"stays between {lo:g} and {hi:g}"
+                return (f"`{render(side)}` {span} on every input tried; "
                         f"`{op} {float(number.val):g}` never holds",
                         [f"{len(values.outcomes)} inputs evaluated by promtool; e.g. `{render(side)}` = "
                          f"{values.of(side)[0][0].value:g}" if values.of(side) and values.of(side)[0] else ""])
@@ -116,8 +126,13 @@ def _explain(node: Any, values: _Values) -> tuple[str, list[str]]:
             lnames = set(left.labels) - {"__name__"}
             rnames = set(right.labels) - {"__name__"}
             only_l, only_r = sorted(lnames - rnames), sorted(rnames - lnames)
-            shared = ", ".join(f"{k}: {left.labels[k]!r} vs {right.labels[k]!r}" for k in sorted(lnames & rnames)
-                               if left.labels[k] != right.labels[k])
+            on = _on_labels(node)
+            if on is not None:  # on (...): only those labels are compared
+                only_l, only_r = sorted(set(on) & lnames - rnames), sorted(set(on) & rnames - lnames)
+            compared = sorted(lnames & rnames & set(on)) if on is not None else sorted(lnames & rnames)
+            differ = [k for k in compared if left.labels[k] != right.labels[k]]
+            shared = "" if (only_l or only_r) else ", ".join(
+                f"{k}: {left.labels[k]!r} vs {right.labels[k]!r}" for k in differ)
             detail = []
             if only_l:
                 detail.append(f"only the left side carries {', '.join(only_l)}")
@@ -138,14 +153,33 @@ def _explain(node: Any, values: _Values) -> tuple[str, list[str]]:
     return f"{text} returns nothing on every input tried", []
 
 
+def _dead(signal: Signal, inventory: Inventory) -> str:
+    """Why a selector has no series: no such metric (with the closest name), or no label value."""
+    info = inventory.metric(signal.metric)
+    if info is None:
+        close = difflib.get_close_matches(signal.metric, list(inventory.metrics), n=1, cutoff=0.75)
+        hint = f" (did you mean `{close[0]}`?)" if close else ""
+        return f"no target exports `{signal.metric}`{hint}: `{signal.key}` selects nothing"
+    for m in signal.matchers:
+        values = sorted({s.labels.get(m.name, "") for s in info.series})
+        if not any(m.matches({m.name: v}) for v in values):
+            shown = ", ".join(f'"{v}"' for v in values[:8] if v)
+            if not any(values):
+                names = ", ".join(sorted({k for s in info.series for k in s.labels}))
+                return f"`{signal.metric}` has no label {m.name} (its labels: {names}): `{signal.key}` selects nothing"
+            return (f"no `{signal.metric}` series has {m.name}{m.op}\"{m.value}\" (values: {shown}): "
+                    f"`{signal.key}` selects nothing")
+    return f"no series of `{signal.key}` in the inventory"
+
+
 def cannot_fire(search: Search, tried: Sequence[Mapping[str, Level]]) -> tuple[str, list[str]]:
     """The deepest subexpression that is empty on every input, and why."""
     missing = [s for s in search.analysis.signals if not any(u.signal == s.key for u in search.units)]
     inventory_note = [n for n in search.notes]
     if not search.domains:
-        sel = missing[0] if missing else None
-        what = f"no series of `{sel.key}` in the inventory" if sel else "the expression reads no series"
-        return f"{what}: no target exports it", inventory_note
+        if not missing:
+            return "the expression reads no series", inventory_note
+        return _dead(missing[0], search.inventory), inventory_note
     values = _Values(search, _spread(tried, SAMPLES), search.timeline.t_fire)
     reason, evidence = _explain(values.tree, values)
     if missing:
@@ -163,7 +197,7 @@ def always_fires(search: Search, quiet: Sequence[Mapping[str, Level]],
         outcome = search.run([Probe(search.series(baseline, baseline), (), ((expr, t.t_fire),))])[0]
         got = outcome.samples.get((expr, t.t_fire), [])
         example = f"at the inventory's baseline it returns {_labels(got[0])} {got[0].value:g}" if got else ""
-        return (f"true on every input tried ({search.tried} candidates, the baseline included)",
+        return ("true on the stack as inventoried: it fires at baseline, with no fault",
                 [e for e in [example, *search.notes] if e])
     q, f = quiet[0], fired[0]
     outcome = search.run([Probe(search.series(q, f), (t.t_after,), ((expr, t.t_after),))])[0]

@@ -84,7 +84,7 @@ def parse(expr: str) -> Any:
 
 def render(node: Any) -> str:
     """PromQL text of a subtree, as Prometheus would accept it."""
-    return " ".join(str(node).split())
+    return re.sub(r"([A-Za-z0-9_:])\{\}", r"\1", " ".join(str(node).split()))
 
 
 def children(node: Any) -> list[Any]:

@@ -73,46 +73,57 @@ def _seconds(text: str) -> float:
     return parse_duration(text.strip().rstrip(",").strip(), what="promtool time")
 
 
-def parse_output(text: str, names: Sequence[str], step: float) -> dict[str, Outcome]:
-    """promtool's failure report, per test group name."""
-    outcomes = {n: Outcome() for n in names}
+def _marker(n: int) -> str:
+    return f"vector({n})"
+
+
+def parse_output(text: str, count: int, step: float) -> list[Outcome]:
+    """promtool's failure report, per test group.
+
+    promtool names a group only before its alert failures and never before expression failures, so
+    every group starts its expression tests with a marker that always "fails": ``vector(N)`` for group
+    N. Alert failures are printed before their group's marker, expression failures after it.
+    """
+    outcomes = [Outcome() for _ in range(count)]
+    markers = {_marker(n): n for n in range(count)}
     current: Outcome | None = None
+    pending: dict[int, list[Got]] = {}
     lines = text.splitlines()
     i = 0
     while i < len(lines):
         line = lines[i].strip()
-        if line.startswith("name: "):
-            current = outcomes.get(line[6:].rstrip(","))
-        elif current is not None and line.startswith("alertname: ") and ", time: " in line:
+        if line.startswith("alertname: ") and ", time: " in line:
             at = round(_seconds(line.split(", time: ", 1)[1]) / step)
             got: list[Got] = []
             i += 1
             while i < len(lines) and not lines[i].strip().startswith("got:"):
                 i += 1
-            if i < len(lines) and lines[i].strip() != "got:[]" and lines[i].strip() != "got:[],":
+            if i < len(lines) and lines[i].strip() not in ("got:[]", "got:[],"):
                 i += 1
                 while i < len(lines) and lines[i].strip() != "]":
                     row = lines[i].strip()
                     if row.startswith("Labels:"):
                         got.append(Got(_labels(row[len("Labels:"):])))
                     elif row.startswith("Annotations:") and got:
-                        got[-1] = Got(got[-1].labels, _labels(row[len("Annotations:"):]))
+                        got[-1] = Got(got[-1].labels, _labels(row[len("Annotations:"):].rstrip(",")))
                     i += 1
-            current.alerts[at] = got
-        elif current is not None and line.startswith("expr: "):
+            pending[at] = got
+        elif line.startswith("expr: "):
             match = re.match(r'expr: (".*"), time: (\S+?),(?: err: (.*))?$', line)
             if match:
                 expr, at = json.loads(match.group(1)), round(_seconds(match.group(2)) / step)
-                if match.group(3):
+                if expr in markers:
+                    current = outcomes[markers[expr]]
+                    current.alerts.update(pending)
+                    pending = {}
+                elif current is not None and match.group(3):
                     current.errors.append(f"{expr}: {match.group(3)}")
-                else:
+                elif current is not None:
                     while i + 1 < len(lines) and not lines[i].strip().startswith("got:"):
                         i += 1
                     row = lines[i].strip()[len("got:"):].strip()
                     current.samples[(expr, at)] = [Got(_labels(lab), value=float(v))
                                                    for lab, v in _SAMPLE.findall(row)] if row != "nil" else []
-        elif current is not None and line.startswith(("err:", "error")):
-            current.errors.append(line)
         i += 1
     return outcomes
 
@@ -129,9 +140,9 @@ def batch_doc(rule_file: str, probes: Sequence[Probe], alert: str, step: float) 
         if probe.alert_steps:
             test["alert_rule_test"] = [{"eval_time": format_duration(s * step), "alertname": alert, "exp_alerts": []}
                                        for s in probe.alert_steps]
-        if probe.expr_steps:
-            test["promql_expr_test"] = [{"expr": e, "eval_time": format_duration(s * step), "exp_samples": []}
-                                        for e, s in probe.expr_steps]
+        test["promql_expr_test"] = [{"expr": _marker(n), "eval_time": "0s", "exp_samples": []}]
+        test["promql_expr_test"] += [{"expr": e, "eval_time": format_duration(s * step), "exp_samples": []}
+                                     for e, s in probe.expr_steps]
         tests.append(test)
     return {"rule_files": [rule_file], "evaluation_interval": interval, "tests": tests}
 
@@ -155,9 +166,7 @@ def run_batch(rules_doc: Mapping[str, Any], probes: Sequence[Probe], *, alert: s
             raise ConfigError(f"promtool took longer than {timeout:g}s on a batch of {len(probes)} candidates "
                               f"for {alert}") from None
     text = done.stdout + done.stderr
-    names = [f"c{n}" for n in range(len(probes))]
     if done.returncode != 0 and "FAILED:" not in text:
         raise ConfigError(f"promtool could not run the candidates for {alert}: "
                           f"{' '.join(text.split())[:400]}")
-    parsed = parse_output(text, names, step)
-    return [parsed[n] for n in names]
+    return parse_output(text, len(probes), step)

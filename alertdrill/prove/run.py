@@ -10,7 +10,7 @@ from alertdrill.prove.inventory import Inventory
 from alertdrill.prove.result import ProofResult
 from alertdrill.prove.search import DEFAULT_STEP, prove_rules
 
-__all__ = ["load_results", "prove", "save_results", "shipped_inventory_path"]
+__all__ = ["live_inventory", "load_results", "prove", "save_results", "shipped_inventory_path"]
 
 
 def shipped_inventory_path() -> Path:
@@ -41,3 +41,14 @@ def save_results(results: Sequence[ProofResult], path: Path) -> Path:
 def load_results(path: Path) -> list[ProofResult]:
     data = json.loads(Path(path).read_text())
     return [ProofResult.from_dict(r) for r in data.get("results") or []]
+
+
+def live_inventory(client) -> Inventory:
+    """The inventory of the Prometheus behind ``client``, with postgres_exporter's declared queries."""
+    from alertdrill.prove.inventory import capture, declared_postgres_queries
+    from alertdrill.stack import layout
+
+    targets = [s.labels for s in client.query('up{job="postgres"}')]
+    target = {k: v for k, v in (targets[0] if targets else {}).items() if k != "__name__"}
+    declared = declared_postgres_queries(layout.POSTGRES_EXPORTER_QUERIES, target) if targets else []
+    return capture(client, declared=declared)

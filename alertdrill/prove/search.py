@@ -8,7 +8,9 @@ self-contained promtool test; no winner leaves the verdict to :mod:`.diagnose`, 
 
 from __future__ import annotations
 
+import math
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -61,6 +63,7 @@ class Search:
     domains: list[Domain]
     timeline: Timeline
     notes: list[str]
+    inventory: Inventory
     tried: int = 0
 
     @property
@@ -116,21 +119,29 @@ def prove_rule(rule: Rule, inventory: Inventory, *, step: float = DEFAULT_STEP, 
     analysis = analyse(rule.expr)
     units, notes = build_units(analysis, inventory)
     doms = domains(analysis, units, inventory)
+    clock = 2.5 * max((abs(c) for c in analysis.constants if math.isfinite(c)), default=0.0) \
+        if analysis.uses_time else 0.0
     timeline = Timeline.for_rule(step=step, window=analysis.max_window, duration=rule.duration,
-                                 keep_firing_for=rule.keep_firing_for)
-    search = Search(rule, analysis, units, doms, timeline, list(notes + list(analysis.notes)))
+                                 keep_firing_for=rule.keep_firing_for, start_after=clock)
+    search = Search(rule, analysis, units, doms, timeline, list(notes + list(analysis.notes)), inventory)
 
     def done(verdict: Verdict, reason: str, evidence: Sequence[str] = (), **extra: Any) -> ProofResult:
         return ProofResult(rule.name, rule.severity, verdict, reason, tuple(evidence), search.tried,
                            seconds=round(time.monotonic() - started, 2), **extra)
 
     if analysis.uses_time:
-        search.notes.append("time() in promtool starts at 0 (1970-01-01); timestamps are synthesized as ages")
+        search.notes.append(f"time() in promtool counts from 0: the baseline lasts "
+                            f"{format_duration(timeline.t_quiet * timeline.step)} so ages past the thresholds exist")
     baseline = {d.signal: d.baseline for d in doms}
     tried: list[tuple[Assignment, Outcome]] = []
     winner: tuple[Assignment, Assignment] | None = None
     # First with one unit per selector (most rules need no more, and promtool's cost grows with the
     # series), then with every series of the inventory.
+    if doms:
+        first = search.run([search.probe(baseline, baseline)])[0]
+        if first.true(rule.expr, timeline.t_quiet) and first.true(rule.expr, timeline.t_fire):
+            reason, evidence = always_fires(search, [], [])
+            return done(Verdict.ALWAYS_FIRES, reason, evidence)
     few = _representatives(search.units)
     passes = [few, search.units] if len(few) < len(search.units) else [search.units]
     for units in passes if doms else []:
@@ -179,7 +190,8 @@ def _stages(search: Search, baseline: Assignment, units: Sequence[Unit],
     """Stage 1: candidates against the baseline; stage 2: quiet/fire pairs. The winner, and stage 1's outcomes."""
     t, expr = search.timeline, search.rule.expr
     tried: list[tuple[Assignment, Outcome]] = []
-    for chunk in _chunks(assignments(search.domains, budget), BATCH):
+    counts = Counter(u.signal for u in units)
+    for chunk in _chunks(assignments(search.domains, budget, counts), BATCH):
         outcomes = search.run([search.probe(baseline, fire, units) for fire in chunk])
         tried += list(zip(chunk, outcomes, strict=True))
         hits = [fire for fire, o in zip(chunk, outcomes, strict=True) if search.proves(o)]

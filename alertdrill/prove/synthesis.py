@@ -17,9 +17,14 @@ from dataclasses import dataclass, field
 from alertdrill.prove.expression import Analysis, Matcher, Signal
 from alertdrill.prove.inventory import Inventory, MetricInfo
 
-__all__ = ["Timeline", "Unit", "build_units", "unit_kind"]
+__all__ = ["BASELINE", "Timeline", "Unit", "build_units", "unit_kind"]
 
-Level = float | None
+#: The level "as the inventory saw it": each series keeps its own observed value (a gauge's last
+#: value, a counter's observed slope), so the baseline phase is the captured stack, not a guess.
+BASELINE = "baseline"
+Level = float | str | None
+#: Most baseline steps a time()-based rule gets (the step grows instead).
+MAX_STEPS_BEFORE = 200
 #: Words that make a ``*_seconds`` gauge an age, which grows by one per second while nothing resets it.
 AGE_WORDS = ("since", "age", "running", "uptime")
 
@@ -34,11 +39,17 @@ class Timeline:
     after: int
 
     @classmethod
-    def for_rule(cls, *, step: float, window: float, duration: float, keep_firing_for: float = 0.0) -> Timeline:
+    def for_rule(cls, *, step: float, window: float, duration: float, keep_firing_for: float = 0.0,
+                 start_after: float = 0.0) -> Timeline:
+        """Phases sized for the rule; ``start_after`` seconds of baseline at least (``time()`` in promtool
+        counts from 0, so a rule comparing ages with ``time()`` needs the clock past its thresholds)."""
+        if start_after:
+            step = max(step, math.ceil(start_after / MAX_STEPS_BEFORE))
         def steps(seconds: float) -> int:
             return max(2, math.ceil(seconds / step))
         window = max(window, step)
-        return cls(step, steps(window + 60), steps(window + duration + 120), steps(window + keep_firing_for + 120))
+        return cls(step, max(steps(window + 60), steps(start_after)), steps(window + duration + 120),
+                   steps(window + keep_firing_for + 120))
 
     @property
     def size(self) -> int:
@@ -76,25 +87,43 @@ class Unit:
     starts: tuple[float, ...] = ()
     synthesized: str = ""  # why the labels were made up (no inventory series matched the selector)
     clone: bool = False  # one of several copies a counting rule needs
+    seen: tuple[float | None, ...] = ()  # per series: a gauge's last value, a counter's slope per second
 
     def values(self, levels: Sequence[Level], timeline: Timeline) -> list[list[float | None]]:
         """Per series, one value (None: no sample) per step, for the three phases' ``levels``."""
         out = []
         for j, labels in enumerate(self.series):
             le = _le(labels)
-            total = self.starts[j] if j < len(self.starts) else 0.0
+            seen = self.seen[j] if j < len(self.seen) else None
+            total = self.starts[j] if j < len(self.starts) else (seen or 0.0)
             column: list[float | None] = []
             for i in range(timeline.size):
                 level = levels[timeline.phase(i)]
                 if level is None:
                     column.append(None)
                     continue
+                elapsed = (i - timeline.phase_start(i)) * timeline.step
+                if level == BASELINE:
+                    level = (seen or 0.0) if self.kind != "histogram" else None
+                    if self.kind == "ramp":
+                        level = 0.0
+                    elif self.kind == "timestamp":
+                        level = 60.0 if seen else 0.0  # a recent event, or "never" as exporters say it
+                    if level is None:  # a histogram at baseline: no observations
+                        level = 0.0
                 if self.kind == "gauge":
-                    column.append(level)
+                    column.append(float(level))
                 elif self.kind == "age":
-                    column.append(level + (i - timeline.phase_start(i)) * timeline.step)
+                    column.append(float(level) + elapsed)
+                elif self.kind == "timestamp":
+                    # an age in seconds; 0 means "never happened", which exporters export as 0
+                    column.append(max(0.0, i * timeline.step - float(level)) if level else 0.0)
+                elif self.kind == "ramp":
+                    if column and column[-1] is not None:
+                        total += float(level) * timeline.step
+                    column.append(round(total, 9))
                 else:
-                    slope = level if self.kind == "counter" else (1.0 if 0 < level <= le else 0.0)
+                    slope = float(level) if self.kind == "counter" else (1.0 if 0 < float(level) <= le else 0.0)
                     if column and column[-1] is not None:
                         total += slope * timeline.step
                     column.append(round(total, 9))
@@ -119,8 +148,12 @@ def unit_kind(signal: Signal, info: MetricInfo | None) -> str:
     unknown = info is None or info.type == "unknown"
     if unknown and ("rate" in signal.roles or name.endswith(("_total", "_count", "_sum"))):
         return "counter"
+    if name.endswith(("_timestamp_seconds", "_time_seconds", "_timestamp")):
+        return "timestamp"
     if name.endswith("_seconds") and any(w in name for w in AGE_WORDS):
         return "age"
+    if signal.roles & {"rate", "delta"}:
+        return "ramp"  # a gauge read for its change: it must move to show any
     return "gauge"
 
 
@@ -140,11 +173,16 @@ class _Pool:
                         pool[k].append(v)
         return cls(pool)
 
-    def satisfy(self, labels: dict[str, str], matcher: Matcher) -> bool:
+    def satisfy(self, labels: dict[str, str], matcher: Matcher, carried: set[str]) -> bool:
+        """Change ``labels`` so ``matcher`` holds, with a value seen in the inventory for that label on a
+        label the metric carries; only a negative matcher may get a made-up value. False: impossible."""
         if matcher.matches(labels):
             return True
+        if matcher.name not in carried:
+            return False
         tries = [v for v in self.values.get(matcher.name, []) if matcher.matches({matcher.name: v})]
-        tries += [v for v in _from_regex(matcher) if matcher.matches({matcher.name: v})]
+        if matcher.op in ("!=", "!~"):
+            tries += [v for v in _from_regex(matcher) if matcher.matches({matcher.name: v})]
         if not tries:
             return False
         labels[matcher.name] = tries[0]
@@ -190,7 +228,8 @@ def build_units(analysis: Analysis, inventory: Inventory) -> tuple[list[Unit], l
                 made = []
                 for group in groups[:1]:
                     base = dict(group[0])
-                    if all(pool.satisfy(base, m) for m in signal.matchers) and signal.matches(base):
+                    carried = {k for g in groups for lab in g for k in lab} | set(info.declared if info else ())
+                    if all(pool.satisfy(base, m, carried) for m in signal.matchers) and signal.matches(base):
                         fixed = {k: v for k, v in base.items() if k != "le"}
                         made.append(tuple({**g, **fixed} for g in group))
                 if made:
@@ -204,8 +243,9 @@ def build_units(analysis: Analysis, inventory: Inventory) -> tuple[list[Unit], l
                 notes.append(note)
             for group in found:
                 starts = tuple(_start(info, labels) for labels in group) if kind in ("counter", "histogram") else ()
+                seen = tuple(_seen(info, labels, kind) for labels in group)
                 series = tuple({"__name__": metric, **labels} for labels in group)
-                units.append(Unit(signal.key, kind, series, starts, why, cloned))
+                units.append(Unit(signal.key, kind, series, starts, why, cloned, seen))
     return units, notes
 
 
@@ -245,6 +285,18 @@ def _groups(info: MetricInfo | None) -> list[tuple[dict[str, str], ...]]:
         key = tuple(sorted((k, v) for k, v in labels.items() if k != "le"))
         grouped.setdefault(key, []).append(labels)
     return [tuple(sorted(g, key=_le)) for g in grouped.values()]
+
+
+def _seen(info: MetricInfo | None, labels: Mapping[str, str], kind: str) -> float | None:
+    """What the inventory saw of this series: a counter's slope per second, else its last value."""
+    from alertdrill.prove.inventory import CAPTURE_WINDOW
+
+    for s in info.series if info else ():
+        if dict(s.labels) == dict(labels):
+            if kind in ("counter", "histogram"):
+                return (s.high - s.low) / CAPTURE_WINDOW if s.high is not None and s.low is not None else 0.0
+            return s.last
+    return None
 
 
 def _start(info: MetricInfo | None, labels: Mapping[str, str]) -> float:
