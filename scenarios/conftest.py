@@ -59,13 +59,31 @@ def rule_alerts(observers: Observers) -> set[str]:
 
 
 @pytest.fixture(scope="session")
-def coverage(catalogue: Catalogue, rule_alerts: set[str], alertdrill_settings):
-    """Alerts with no scenario fail the run in strict mode and are listed otherwise."""
+def proofs(alertdrill_settings) -> list:
+    """``prove`` first (with --rules or --strict-coverage): rules that cannot fire are reported before
+    any drill runs (alertdrill.prove.session)."""
+    if not (alertdrill_settings.rule_files or alertdrill_settings.strict_coverage):
+        return []
+    from alertdrill.errors import AlertdrillError
+    from alertdrill.prove.session import prove_first
+
+    try:
+        return prove_first(alertdrill_settings.rule_files, alertdrill_settings.report_dir)
+    except AlertdrillError as exc:
+        pytest.exit(f"alertdrill: error: {exc}", returncode=2)
+
+
+@pytest.fixture(scope="session")
+def coverage(catalogue: Catalogue, rule_alerts: set[str], alertdrill_settings, proofs):
+    """Alerts neither drilled nor proven by synthesis fail the run in strict mode; listed otherwise."""
+    from alertdrill.prove.session import strict_coverage_failures
+
     cov = catalogue.coverage(rule_alerts)
     for line in cov.lines():
         print(f"alertdrill coverage: {line}")
-    if alertdrill_settings.strict_coverage and cov.uncovered:
-        pytest.fail(f"--strict-coverage: alerts without a scenario: {', '.join(cov.uncovered)}", pytrace=False)
+    failures = strict_coverage_failures(rule_alerts, proofs, catalogue.proven_alerts())
+    if alertdrill_settings.strict_coverage and failures:
+        pytest.fail("--strict-coverage: " + "; ".join(c.line() for c in failures), pytrace=False)
     return cov
 
 
@@ -104,12 +122,19 @@ def check_no_write_lost(load, stack_info, result: DrillResult) -> None:
 
 
 @pytest.fixture
-def drill(scenario: Scenario, native_stack, observers: Observers, coverage, drill_results, request, stack_info,
+def drill(proofs, scenario: Scenario, native_stack, observers: Observers, coverage, drill_results, request, stack_info,
           steady_load):
-    """Run the scenario's drill; skip it when the rules under test lack its alerts."""
+    """Run the scenario's drill; skip it when the rules under test lack its alerts, fail it at once when
+    ``prove`` showed its rule cannot fire."""
     missing = sorted(scenario.alert_names() - coverage.rule_alerts)
     if missing:
         pytest.skip(f"the rules under test have no alert {', '.join(missing)}; map it in the catalogue")
+    from alertdrill.prove.session import blocking_proof
+
+    blocked = blocking_proof(scenario.alert_names(), proofs)
+    if blocked is not None:
+        pytest.fail(f"alertdrill prove: {blocked.title} cannot fire: {blocked.reason} "
+                    f"(no drill run; evidence: {'; '.join(blocked.evidence) or 'none'})", pytrace=False)
     from alertdrill.stack.backends.base import supports_service_faults
 
     if scenario.fault.needs_local_stack and not supports_service_faults(native_stack):
