@@ -19,7 +19,8 @@ import yaml
 
 from alertdrill.errors import ConfigError
 
-__all__ = ["Inventory", "MetricInfo", "SeriesInfo", "capture", "load_inventory", "metric_type", "save_inventory"]
+__all__ = ["Inventory", "MetricInfo", "SeriesInfo", "capture", "differences", "load_inventory", "metric_type",
+           "save_inventory"]
 
 #: Suffixes Prometheus' text format adds to a family name, and what they make of its type.
 SUFFIXES = {"_bucket": "histogram", "_count": None, "_sum": None, "_total": "counter", "_created": "gauge"}
@@ -86,6 +87,27 @@ class Inventory:
         """Per metric: its type and the distinct sets of label names (what a currency test compares)."""
         return {name: (m.type, tuple(sorted({tuple(sorted(s.labels)) for s in m.series})))
                 for name, m in sorted(self.metrics.items())}
+
+
+def differences(live: Inventory, shipped: Inventory, *, jobs: Iterable[str],
+                ignore: Iterable[str] = ()) -> list[str]:
+    """How ``live`` differs from ``shipped`` for the series of ``jobs``: metrics new, gone, or with another
+    type or other label names (values such as ports change with every start and are not compared)."""
+    jobs, ignore = set(jobs), set(ignore)
+
+    def exported(inv: Inventory) -> dict[str, tuple]:
+        out = {}
+        for name, m in inv.metrics.items():
+            series = [s for s in m.series if s.labels.get("job") in jobs] or ([] if m.observed else list(m.series))
+            if series and name not in ignore:
+                out[name] = (m.type, tuple(sorted({tuple(sorted(s.labels)) for s in series})))
+        return out
+
+    now, then = exported(live), exported(shipped)
+    out = [f"new: {n}" for n in sorted(set(now) - set(then))]
+    out += [f"gone: {n}" for n in sorted(set(then) - set(now))]
+    out += [f"changed: {n} {then[n]} -> {now[n]}" for n in sorted(set(now) & set(then)) if now[n] != then[n]]
+    return out
 
 
 def metric_type(name: str, metadata: Mapping[str, str]) -> str:

@@ -253,3 +253,17 @@ def test_metric_types_follow_the_family() -> None:
     assert metric_type("pg_up", meta) == "gauge"
     assert metric_type("foo_total", meta) == "counter"
     assert metric_type("foo", meta) == "unknown"
+
+
+def test_inventory_differences_name_new_gone_and_changed_metrics() -> None:
+    from alertdrill.prove.inventory import differences
+
+    shipped = _inventory(pg_up=UP, http_requests_total=REQS)
+    assert differences(shipped, shipped, jobs=["app", "postgres"]) == []
+    relabelled = MetricInfo("pg_up", "gauge", series=(SeriesInfo({"instance": "a:9", "job": "postgres"}, 1, 1, 1),))
+    assert differences(_inventory(pg_up=relabelled, http_requests_total=REQS), shipped, jobs=["app", "postgres"]) == []
+    renamed = MetricInfo("pg_up", "gauge", series=(SeriesInfo({"host": "a:1", "job": "postgres"}, 1, 1, 1),))
+    live = _inventory(pg_up=renamed, redis_connected_clients=CONN)
+    found = differences(live, shipped, jobs=["app", "postgres", "redis"])
+    assert found[0] == "new: redis_connected_clients" and found[1] == "gone: http_requests_total"
+    assert found[2].startswith("changed: pg_up")
