@@ -27,6 +27,8 @@ __all__ = ["BUDGET", "LEVELS_PER_SIGNAL", "Domain", "assignments", "domains"]
 BUDGET = 240
 #: Most levels kept per selector.
 LEVELS_PER_SIGNAL = 10
+#: Levels per selector tried first (alone, then in pairs) before the others.
+TOP = 3
 
 Assignment = Mapping[str, Level]
 
@@ -91,28 +93,28 @@ def domains(analysis: Analysis, units: Sequence[Unit], inventory: Inventory) -> 
         if kind == "histogram":
             bounds = sorted({_bound(lab) for u in mine for lab in u.series} - {math.inf})
             baseline = (bounds[0] / 2) if bounds else 0.001
-            levels: list[Level] = [c * f for c in consts if c > 0 for f in (1.1, 2, 10, 0.5)]
+            levels: list[Level] = [c * f for f in (1.1, 2, 10, 0.5) for c in consts if c > 0]
             levels += [b * 1.5 for b in bounds]
         elif kind in ("counter", "ramp"):
-            levels = [c * f for c in consts for f in (1.1, 2)]
-            levels += [c / window * f for c in consts for f in (1.1, 2)]
-            levels += [c * v * f for c in consts for v in others for f in (1.1, 0.011)]
+            levels = [c * f for f in (1.1, 2) for c in consts]
+            levels += [c / window * f for f in (1.1, 2) for c in consts]
+            levels += [c * v * f for f in (1.1, 0.011) for c in consts for v in others]
             levels += [0.0, 1.0, 10.0, 100.0]
         elif kind == "timestamp":
             levels = [c * 1.1 for c in consts if c > 0] + [0.0, 60.0]
         elif info is not None and info.is_flag:
             levels = [0.0, 1.0]
         else:
-            levels = [c * f for c in consts for f in (1.1, 0.9, 2, 0.5)]
-            levels += [c + d for c in consts for d in (1, -1)] + list(consts)
-            levels += [c * v * f for c in consts for v in others for f in (1.1, 0.011, 0.9)]
+            levels = [c * f for f in (1.1, 0.9, 2, 0.5) for c in consts]
+            levels += [c + d for d in (1, -1) for c in consts] + list(consts)
+            levels += [c * v * f for f in (1.1, 0.011, 0.9) for c in consts for v in others]
             levels += [0.0, 1.0]
             values = info.values() if info else []
             levels += [min(values), max(values)] if values else []
         floor = None if info and any(v < 0 for v in info.values()) else 0.0
         kept = _clean([baseline, *levels], floor=floor)[:LEVELS_PER_SIGNAL]
-        if "absent" in signal.roles:
-            kept = [*kept[:LEVELS_PER_SIGNAL - 1], None]
+        if "absent" in signal.roles:  # absence is what absent() is about: right after the baseline
+            kept = [kept[0], None, *kept[1:LEVELS_PER_SIGNAL - 1]]
         prefix = signal.metric.split("_")[0]
         bound = next((lim.key for lim in limits if kind == "gauge" and lim.key != signal.key
                       and lim.metric.split("_")[0] == prefix and not _LIMIT.search(signal.metric)), None)
@@ -159,10 +161,20 @@ def assignments(doms: Sequence[Domain], budget: int = BUDGET,
         return candidate
 
     def stages() -> Iterator[Mapping[str, Level]]:
+        # The most promising levels (a threshold's neighbours) of every signal first, in turns, then
+        # pairs of them; only then the rest: most rules fire within the first few candidates.
         yield {}
-        for d in doms:
-            for level in d.levels:
-                yield {d.signal: level}
+        for rank in range(TOP):
+            for d in doms:
+                if rank < len(d.levels):
+                    yield {d.signal: d.levels[rank]}
+        for a, b in itertools.combinations(doms, 2):
+            for la, lb in itertools.product(a.levels[:TOP], b.levels[:TOP]):
+                yield {a.signal: la, b.signal: lb}
+        for rank in range(TOP, LEVELS_PER_SIGNAL):
+            for d in doms:
+                if rank < len(d.levels):
+                    yield {d.signal: d.levels[rank]}
         for a, b in itertools.combinations(doms, 2):
             for la, lb in itertools.product(a.levels[:5], b.levels[:5]):
                 yield {a.signal: la, b.signal: lb}

@@ -156,9 +156,10 @@ def run_batch(rules_doc: Mapping[str, Any], probes: Sequence[Probe], *, alert: s
         return []
     with tempfile.TemporaryDirectory(prefix="alertdrill-prove-") as tmp:
         folder = Path(tmp)
-        (folder / "rules.yml").write_text(yaml.safe_dump(dict(rules_doc), sort_keys=False, width=100_000))
+        dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml: the batch files are large
+        (folder / "rules.yml").write_text(yaml.dump(dict(rules_doc), Dumper=dumper, sort_keys=False, width=100_000))
         doc = batch_doc("rules.yml", probes, alert, step)
-        (folder / "batch.test.yml").write_text(yaml.safe_dump(doc, sort_keys=False, width=100_000))
+        (folder / "batch.test.yml").write_text(yaml.dump(doc, Dumper=dumper, sort_keys=False, width=100_000))
         try:
             done = subprocess.run([promtool or resolve("promtool"), "test", "rules", "batch.test.yml"], cwd=folder,
                                   capture_output=True, text=True, timeout=timeout, check=False)

@@ -29,10 +29,14 @@ from alertdrill.prove.synthesis import Level, Timeline, Unit, build_units
 
 __all__ = ["BATCH", "DEFAULT_STEP", "Search", "prove_rule", "prove_rules", "rule_doc"]
 
-#: Candidates per promtool process.
+#: Candidates per promtool process; the first batch is smaller, as most rules fire within it.
 BATCH = 40
-#: Evaluation interval and sample spacing of the synthesized series: the stack's evaluation interval.
+FIRST_BATCH = 10
+#: Evaluation interval and sample spacing of the synthesized series: the stack's evaluation interval,
+#: coarsened up to MAX_STEP while every range window and ``for`` still spans EVALS_PER_SPAN evaluations.
 DEFAULT_STEP = 15.0
+MAX_STEP = 60.0
+EVALS_PER_SPAN = 4
 #: Quiet/fire pairs tried in stage 2.
 PAIRS = 40
 
@@ -94,13 +98,14 @@ class Search:
                 and not outcome.firing(t.t_after) and not outcome.true(expr, t.t_after))
 
 
-def _chunks(items: Iterable[Any], size: int) -> Iterable[list[Any]]:
+def _chunks(items: Iterable[Any], size: int, first: int | None = None) -> Iterable[list[Any]]:
     chunk: list[Any] = []
+    limit = first or size
     for item in items:
         chunk.append(item)
-        if len(chunk) == size:
+        if len(chunk) == limit:
             yield chunk
-            chunk = []
+            chunk, limit = [], size
     if chunk:
         yield chunk
 
@@ -119,6 +124,9 @@ def prove_rule(rule: Rule, inventory: Inventory, *, step: float = DEFAULT_STEP, 
     analysis = analyse(rule.expr)
     units, notes = build_units(analysis, inventory)
     doms = domains(analysis, units, inventory)
+    spans = [s for s in (analysis.max_window, rule.duration, *(sig.window for sig in analysis.signals)) if s]
+    step = max(step, min([MAX_STEP, *(s / EVALS_PER_SPAN for s in spans)]))
+    step = math.floor(step / DEFAULT_STEP) * DEFAULT_STEP or step
     clock = 2.5 * max((abs(c) for c in analysis.constants if math.isfinite(c)), default=0.0) \
         if analysis.uses_time else 0.0
     timeline = Timeline.for_rule(step=step, window=analysis.max_window, duration=rule.duration,
@@ -191,7 +199,7 @@ def _stages(search: Search, baseline: Assignment, units: Sequence[Unit],
     t, expr = search.timeline, search.rule.expr
     tried: list[tuple[Assignment, Outcome]] = []
     counts = Counter(u.signal for u in units)
-    for chunk in _chunks(assignments(search.domains, budget, counts), BATCH):
+    for chunk in _chunks(assignments(search.domains, budget, counts), BATCH, FIRST_BATCH):
         outcomes = search.run([search.probe(baseline, fire, units) for fire in chunk])
         tried += list(zip(chunk, outcomes, strict=True))
         hits = [fire for fire, o in zip(chunk, outcomes, strict=True) if search.proves(o)]

@@ -133,7 +133,11 @@ def test_a_value_never_exceeds_its_limit() -> None:
 
 
 def test_absent_selectors_can_vanish_and_the_search_is_bounded() -> None:
-    doms = [Domain(f"s{i}", "gauge", BASELINE, (BASELINE, 1.0, 2.0, 3.0, None)) for i in range(6)]
+    a = analyse('absent(up{job="app"})')
+    inv = _inventory(up=MetricInfo("up", "gauge", series=(SeriesInfo({"instance": "a:2", "job": "app"}, 1, 1, 1),)))
+    (dom,) = domains(a, build_units(a, inv)[0], inv)
+    assert dom.levels[:2] == (BASELINE, None)  # absence right after the baseline
+    doms = [Domain(f"s{i}", "gauge", BASELINE, (BASELINE, None, 1.0, 2.0, 3.0)) for i in range(6)]
     found = list(assignments(doms, budget=50))
     assert len(found) == 50 and found[0] == {f"s{i}": BASELINE for i in range(6)}
     assert any(None in c.values() for c in found)
