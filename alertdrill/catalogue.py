@@ -1,4 +1,4 @@
-"""The catalogue: which fault proves which alert, as data a team edits (``scenarios/catalogue.yml``).
+"""The catalogue: which fault proves which alert, as data a team edits (``alertdrill init`` writes one to start from).
 
 A scenario names the alerts it proves (by the names in the rules under test, so a rule set whose
 alerts have other names is mapped by editing this file), the fault that the alerts document, the
@@ -9,6 +9,7 @@ live here too, each with the reason shown in the report.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -19,9 +20,10 @@ from alertdrill.stack.rendering import load_yaml
 from alertdrill.stack.timescale import RuleTiming
 
 __all__ = ["COMPONENTS", "DEFAULT_CATALOGUE", "AlertContract", "Catalogue", "Coverage", "FaultSpec", "Scenario",
-           "load_catalogue"]
+           "load_catalogue", "rule_file_alerts"]
 
-DEFAULT_CATALOGUE = Path(__file__).resolve().parent.parent / "scenarios" / "catalogue.yml"
+#: The shipped alerts' catalogue, package data next to this module (what ``--catalogue`` replaces).
+DEFAULT_CATALOGUE = Path(__file__).resolve().parent / "catalogue.yml"
 COMPONENTS = ("postgres", "redis", "app", "monitoring")
 
 
@@ -133,6 +135,32 @@ class Catalogue:
     def proven_alerts(self) -> set[str]:
         return {a.name for s in self.scenarios for a in s.alerts}
 
+    def check_names(self, rule_alerts: Iterable[str], *, strict: bool) -> None:
+        """Every alert and must-stay-silent name is one the rules define: a typo is one ConfigError line
+        naming the scenario, the name and the closest names. ``strict`` also refuses alerts of the
+        rules with no scenario and scenarios whose alert the rules lack; lenient, an alert name with no
+        close match is a coverage gap (skipped and listed), not a typo."""
+        known = set(rule_alerts)
+        problems = []
+        for scenario in self.scenarios:
+            names = [("alert", n) for n in sorted(scenario.alert_names())] + [("silent", n) for n in scenario.silent]
+            for role, name in names:
+                if name in known:
+                    continue
+                close = difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.6)
+                if role == "alert" and not strict and not close:
+                    continue  # lenient: an alert the candidate rules lack is skipped and listed, not a typo
+                hint = f" (closest: {', '.join(close)})" if close else ""
+                problems.append(f"scenario {scenario.id!r} names {role} {name!r}, which no rule under test defines"
+                                f"{hint}")
+        if strict:
+            uncovered = sorted(known - self.proven_alerts() - set(self.not_provable))
+            if uncovered:
+                problems.append(f"alerts without a scenario: {', '.join(uncovered)}")
+        if problems:
+            raise ConfigError(f"{self.path}: " + "; ".join(problems)
+                              + (" (--no-strict-coverage skips and lists coverage gaps instead)" if strict else ""))
+
     def coverage(self, rule_alerts: Iterable[str]) -> Coverage:
         rules = frozenset(rule_alerts)
         proven = self.proven_alerts()
@@ -197,6 +225,21 @@ def _scenario(raw: Any, index: int, path: Path) -> Scenario:
         silent=tuple(raw.get("silent") or ()),
         instance=raw.get("instance"),
     )
+
+
+def rule_file_alerts(paths: Iterable[Path]) -> set[str]:
+    """The alert names defined in rule files (unreadable files are left to the stack's own check)."""
+    names: set[str] = set()
+    for path in paths:
+        try:
+            doc = load_yaml(Path(path), what="rule file") or {}
+        except ConfigError:
+            continue
+        for group in doc.get("groups") or [] if isinstance(doc, Mapping) else []:
+            for rule in (group or {}).get("rules") or []:
+                if isinstance(rule, Mapping) and "alert" in rule:
+                    names.add(str(rule["alert"]))
+    return names
 
 
 def load_catalogue(path: Path | None = None) -> Catalogue:

@@ -17,17 +17,25 @@ from dataclasses import dataclass
 from typing import Any
 
 from alertdrill.assertions.alertmanager import AlertmanagerClient
-from alertdrill.assertions.expectations import AlertExpectation, Outcome, expect_alert
+from alertdrill.assertions.deadlines import Deadline, Slack, gather_timings
+from alertdrill.assertions.expectations import AlertExpectation, expect_alert
 from alertdrill.assertions.notifications import SinkClient
 from alertdrill.assertions.prometheus import PrometheusClient
-from alertdrill.assertions.timeline import Timeline
+from alertdrill.assertions.thresholds import thresholds
+from alertdrill.assertions.timeline import Timeline, format_labels
 from alertdrill.catalogue import AlertContract, Scenario
-from alertdrill.errors import ExpectationError
-from alertdrill.results import AlertResult, DrillResult, TimelineRow
+from alertdrill.chaos import MAX_MAX_DURATION, fault_class
+from alertdrill.errors import ConfigError, ExpectationError
+from alertdrill.results import AlertResult, DrillResult, FaultHold, TimelineRow
 from alertdrill.steps import StepRecorder
 from alertdrill.waiting import poll_until
 
-__all__ = ["Observers", "run_drill", "wait_quiet"]
+__all__ = ["LIFETIME_MARGIN", "LIFETIME_SLACK", "Observers", "quiet_timeout", "run_drill", "wait_quiet"]
+
+#: A fault lives at most this many times what the scenario needs it for (see ``_Drill.fault_lifetime``),
+#: plus LIFETIME_SLACK seconds: long enough for a slow machine, short enough to bound a hang.
+LIFETIME_MARGIN = 2.0
+LIFETIME_SLACK = 10.0
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,8 @@ class _Drill:
                                  sink=observers.sink, alerts=names)
         self.expectations: list[AlertExpectation] = []
         self.reverting_at: float | None = None
+        #: Each must-stay-silent alert's deadline to become pending, had the fault triggered it.
+        self.silent_pending: dict[str, Deadline] = {}
 
     def contracts(self) -> Iterator[tuple[AlertResult, AlertContract, AlertExpectation]]:
         yield from zip(self.result.alerts, self.scenario.alerts, self.expectations, strict=True)
@@ -94,16 +104,68 @@ class _Drill:
             for res, _, exp in self.contracts():
                 exp.timings(None)  # read while every component is up (the fault may stop Alertmanager)
                 facts = exp.timings(res.receiver)
-                res.theoretical_min = round(facts.scrape.seconds + facts.evaluation.seconds + facts.for_.seconds
-                                            + facts.group_wait.seconds, 3)
+                bounds = facts.bounds()
+                res.best_case, res.worst_case = ((bounds.best_deliver, bounds.worst_deliver) if res.receiver
+                                                 else (bounds.best_fire, bounds.worst_fire))
+            self.silent_pending = self._silent_deadlines()
+
+    def _silent_deadlines(self) -> dict[str, Deadline]:
+        """How long each must-stay-silent alert needs to become pending: scrape + evaluation + the range
+        window to fill (+ lookback for absence), per its rule as loaded; the fault is held that long."""
+        rules = self.observers.prometheus.rules()
+        out: dict[str, Deadline] = {}
+        for name in self.scenario.silent:
+            named = [r for r in rules if r.name == name]
+            if not named:
+                raise ConfigError(f"scenario {self.scenario.id}: must-stay-silent alert {name} is not in the rules "
+                                  "under test; fix the catalogue's `silent` list")
+            for rule in named:
+                facts = gather_timings(rule, self.observers.prometheus, self.observers.alertmanager, {})
+                deadline = Deadline("pending", (facts.scrape, facts.evaluation, facts.range_window, facts.absence),
+                                    Slack())
+                if name not in out or deadline.seconds > out[name].seconds:
+                    out[name] = deadline
+        return out
+
+    def fault_lifetime(self) -> float:
+        """How long the fault may live: LIFETIME_MARGIN x (the longest deliver/inhibit deadline or the silent
+        hold, whichever is later) + LIFETIME_SLACK; refused when above the faults' own ceiling."""
+        needed = max([self.hold_seconds(), *(exp.deadline("inhibit" if c.inhibited_by else "deliver", r.receiver
+                                                           if not c.inhibited_by else None).seconds
+                                             for r, c, exp in self.contracts())])
+        lifetime = LIFETIME_MARGIN * needed + LIFETIME_SLACK
+        if lifetime > MAX_MAX_DURATION:
+            raise ConfigError(f"scenario {self.scenario.id} needs its fault for {needed:.0f} s (lifetime "
+                              f"{lifetime:.0f} s), above the {MAX_MAX_DURATION:.0f} s a fault may last; use a larger "
+                              "--time-scale or shorter rule durations")
+        return lifetime
+
+    def hold_seconds(self) -> float:
+        """Seconds after injection until every must-stay-silent alert could have become pending."""
+        return max([d.seconds for d in self.silent_pending.values()] or [0.0])
+
+    def magnitude_needs(self, kind: str) -> list[Any]:
+        """The thresholds of the rules under test that the fault of ``kind`` must reach."""
+        metric = fault_class(kind).magnitude_metric
+        if not metric:
+            return []
+        seen, needs = set(), []
+        for _, _, exp in self.contracts():
+            for need in thresholds(exp.rule.query, metric):
+                if (need.op, need.value, need.depth) not in seen:
+                    seen.add((need.op, need.value, need.depth))
+                    needs.append(need)
+        return needs
 
     @contextmanager
     def fault_window(self, fault: Any) -> Iterator[None]:
         """Inject ``fault``; revert it when the block ends, keeping the block's failure as the failure."""
         kind = self.scenario.fault.kind
         with self.steps.step(f"inject: {kind}", params=self.scenario.fault.params):
-            self.result.injected_at = self.timeline.mark("injected", kind).time
             fault.inject()  # a failed inject has reverted itself
+            # Deadlines count from when the fault took effect: a stop from its first signal, a fault
+            # that builds up (memory filled, 120 connections opened) from when inject returned.
+            self.result.injected_at = self.timeline.mark("injected", kind, at=fault.effective_at).time
         try:
             yield
         except BaseException as exc:
@@ -122,10 +184,41 @@ class _Drill:
             self.result.reverted_at = self.timeline.mark("reverted", kind).time
 
     def prove(self, fault: Any) -> None:
-        with self.steps.step("prove: the fault is in effect") as record:
-            self.result.evidence = fault.prove().to_dict()
+        """Direct evidence the fault is in effect and reaches the rule's thresholds, within the longest
+        fire deadline (a query must age, a rate must build up): a fault too weak fails here, not as
+        "did not fire"."""
+        limit = max(exp.deadline("fire").seconds for _, _, exp in self.contracts())
+        remaining = max(0.5, (self.result.injected_at or time.time()) + limit - time.time())
+        with self.steps.step("prove: the fault is in effect and strong enough", needs=[str(n) for n in fault.needs]
+                             ) as record:
+            self.result.evidence = fault.wait_until_proven(timeout=remaining).to_dict()
             record.detail["evidence"] = self.result.evidence
             self.timeline.mark("proven", self.scenario.fault.kind)
+
+    def hold(self) -> None:
+        """Keep the fault in effect until every must-stay-silent alert could have become pending, and
+        fail at once if one does; the report says how long the fault was held and why."""
+        assert self.result.injected_at is not None
+        until = self.result.injected_at + self.hold_seconds()
+        longest = max(self.silent_pending.items(), key=lambda kv: kv[1].seconds, default=None)
+        reason = (f"until {longest[0]} could have become pending: {longest[1].explain()}" if longest
+                  else "no must-stay-silent alert to wait for")
+        with self.phase("silent", f"hold: the fault stays in effect {self.hold_seconds():.1f} s", **{"why": reason}):
+            names = set(self.scenario.silent)
+
+            def active() -> list[Any]:
+                return [a for a in self.observers.prometheus.alerts() if a.name in names
+                        and a.state in ("pending", "firing")]
+
+            ok, seen = poll_until(active, timeout=max(0.0, until - time.time()), interval=0.2,
+                                  accept=lambda alerts: bool(alerts))
+            if ok:
+                raise ExpectationError(f"scenario {self.scenario.id}: must-stay-silent alerts went active during "
+                                       "the fault: " + ", ".join(f"{a.name}{format_labels(a.labels)} {a.state}"
+                                                                 for a in seen))
+        held = time.time() - self.result.injected_at
+        self.result.fault_hold = FaultHold(held_seconds=round(held, 3), required_seconds=round(self.hold_seconds(), 3),
+                                           reason=reason)
 
     def fire_and_deliver(self) -> None:
         for res, contract, exp in self.contracts():
@@ -154,14 +247,36 @@ class _Drill:
                 res.inhibited = True
 
     def silent(self) -> None:
-        with self.phase("silent", "silent: no must-stay-silent alert fired during the fault") as record:
+        """No must-stay-silent alert was pending or firing at any moment of the fault window, as
+        Prometheus' own ALERTS series (every evaluation) and the timeline recorded it."""
+        with self.phase("silent", "silent: no must-stay-silent alert was pending or firing during the fault"
+                        ) as record:
             self.result.silent_checked = list(self.scenario.silent)
-            fired = _fired_between(self.observers.prometheus, self.scenario.silent, self.result.injected_at,
-                                   self.result.reverted_at)
-            record.detail["fired"] = fired
-            if fired:
-                raise ExpectationError(f"scenario {self.scenario.id}: must-stay-silent alerts fired during the "
-                                       "fault: " + ", ".join(fired))
+            active = _active_between(self.observers.prometheus, self.scenario.silent, self.result.injected_at,
+                                     self.result.reverted_at)
+            start, end = self.result.injected_at or 0.0, self.result.reverted_at or time.time()
+            active += sorted({f"{e.alert}{format_labels(e.labels)} {e.kind}" for e in self.timeline.events()
+                              if e.source == "prometheus" and e.kind in ("pending", "firing")
+                              and e.alert in self.scenario.silent and start <= e.time <= end} - set(active))
+            record.detail["active"] = active
+            if active:
+                raise ExpectationError(f"scenario {self.scenario.id}: must-stay-silent alerts went active during the "
+                                       "fault: " + ", ".join(active))
+
+    def inhibited_never_delivered(self) -> None:
+        """An inhibited alert's firing notification never reached the sink while the fault was in."""
+        start, end = self.result.injected_at or 0.0, self.result.reverted_at or time.time()
+        for _, contract, _ in self.contracts():
+            if not contract.inhibited_by:
+                continue
+            with self.phase("inhibit", f"inhibit: no notification of {contract.title} during the fault", contract):
+                leaked = [n for n in self.observers.sink.notifications()
+                          if start <= n.received_at <= end and n.alerts_named(contract.name, contract.labels, "firing")]
+                if leaked:
+                    raise ExpectationError(
+                        f"{contract.title} is inhibited in Alertmanager, yet its firing notification reached the sink "
+                        f"{leaked[0].received_at - start:.2f} s after injection (receiver {leaked[0].receiver}): the "
+                        f"inhibit rule does not hold it back from delivery")
 
     def resolve(self) -> None:
         for res, contract, exp in self.contracts():
@@ -169,11 +284,15 @@ class _Drill:
                 if contract.receiver:
                     outcome = exp.resolves(receiver=contract.receiver, seen_from=self.reverting_at)
                 else:
-                    outcome = _resolved_in_prometheus(exp, self.observers.prometheus, self.result.reverted_at)
+                    outcome = exp.inactive(since=self.result.reverted_at)
                 res.resolved_after, res.resolve_deadline = self.measure(outcome, res, "resolve",
                                                                         anchor=self.result.reverted_at)
             with self.phase("flapping", f"no flapping: {contract.title}", contract):
                 exp.no_flapping()
+            quiet = exp.deadline("fire")
+            with self.phase("flapping", f"stays resolved: {contract.title} for {quiet.seconds:.1f} s", contract):
+                exp.stays_silent(during=quiet.seconds, since=outcome.at,
+                                 why="a second firing episode after it resolved (it fired twice)")
             res.status = "passed"
 
     # -- bookkeeping -------------------------------------------------------------------------------
@@ -218,25 +337,29 @@ def run_drill(
     *,
     backend: Any,
     observers: Observers,
-    fault_lifetime: float,
+    quiet_timeout: float,
     steps: StepRecorder | None = None,
     after_revert: Callable[[DrillResult], None] | None = None,
-    quiet_timeout: float = 30.0,
 ) -> DrillResult:
     """Run ``scenario``; return its result, or raise with the result attached as ``exc.drill_result``.
 
-    ``fault_lifetime`` bounds how long the fault may stay in effect (its watchdog reverts it then).
+    ``quiet_timeout`` bounds the wait for the previous scenario's alerts to resolve (the longest
+    resolve deadline of the rules under test). The fault's lifetime follows from this scenario's
+    deadlines (:meth:`_Drill.fault_lifetime`).
     """
     drill = _Drill(scenario, observers, steps or StepRecorder())
     try:
         drill.baseline(quiet_timeout)
         drill.timeline.start()
-        fault = scenario.fault.build(backend, max_duration=fault_lifetime)
+        fault = scenario.fault.build(backend, max_duration=drill.fault_lifetime())
+        fault.require(drill.magnitude_needs(scenario.fault.kind))
         with drill.fault_window(fault):
             drill.prove(fault)
             drill.fire_and_deliver()
             drill.inhibited()
+            drill.hold()
         drill.silent()
+        drill.inhibited_never_delivered()
         drill.resolve()
         if after_revert is not None:
             with drill.steps.step("ledger: every acknowledged write is in Postgres"):
@@ -258,41 +381,29 @@ def _notified_labels(evidence: Any, name: str) -> dict[str, str]:
     return {}
 
 
-def _resolved_in_prometheus(exp: AlertExpectation, prometheus: PrometheusClient, anchor: float | None) -> Outcome:
-    """For an alert that was never notified (inhibited, or its Alertmanager was down): inactive in time.
-
-    No resolved notification can come for an alert that was never sent, so only Prometheus is judged.
-    """
-    anchor = anchor or time.time()
-    deadline = exp.deadline("resolve")
-
-    def active() -> list:
-        return [a for a in prometheus.alerts() if a.name == exp.name and a.state in ("pending", "firing")
-                and all(a.labels.get(k) == v for k, v in exp.labels.items())]
-
-    ok, still = poll_until(active, timeout=max(0.0, anchor + deadline.seconds - time.time()), interval=0.1,
-                           accept=lambda alerts: not alerts)
-    if not ok:
-        raise ExpectationError(f"{exp.title} still {still[0].state if still else 'active'} "
-                               f"{time.time() - anchor:.1f}s after the fault was reverted; deadline "
-                               f"{deadline.explain()}")
-    return Outcome(check="resolved (Prometheus)", alert=exp.name, labels=exp.labels, anchor=anchor, at=time.time(),
-                   deadline=deadline)
-
-
-def _fired_between(prometheus: PrometheusClient, names: tuple[str, ...], start: float | None,
-                   end: float | None) -> list[str]:
+def _active_between(prometheus: PrometheusClient, names: tuple[str, ...], start: float | None,
+                    end: float | None) -> list[str]:
+    """``Name{labels} state`` for every must-stay-silent alert ALERTS shows pending or firing in the
+    window (a step of one second: no evaluation of a 1 s group is skipped)."""
     if not names or start is None or end is None:
         return []
     pattern = "|".join(names)
-    series = prometheus.query_range(f'ALERTS{{alertstate="firing",alertname=~"{pattern}"}}', start,
-                                    max(end, start + 1), 1.0)
-    return sorted({s.labels.get("alertname", "?") + _fmt(s.labels) for s in series})
+    series = prometheus.query_range(f'ALERTS{{alertname=~"{pattern}"}}', start, max(end, start + 1), 1.0)
+    return sorted({s.labels.get("alertname", "?") + _fmt(s.labels) + " " + s.labels.get("alertstate", "?")
+                   for s in series})
 
 
 def _fmt(labels: dict[str, str]) -> str:
     keep = {k: v for k, v in labels.items() if k not in ("alertname", "alertstate", "__name__")}
-    return "{" + ",".join(f"{k}={v}" for k, v in sorted(keep.items())) + "}"
+    return format_labels(keep)
+
+
+def quiet_timeout(observers: Observers) -> float:
+    """How long a drill may wait for the stack to be quiet: LIFETIME_MARGIN x the longest resolve
+    deadline of any rule under test (the previous scenario's alerts resolving) + LIFETIME_SLACK."""
+    longest = max((gather_timings(rule, observers.prometheus, observers.alertmanager, {}).resolve(Slack()).seconds
+                   for rule in observers.prometheus.rules()), default=0.0)
+    return LIFETIME_MARGIN * longest + LIFETIME_SLACK
 
 
 def wait_quiet(prometheus: PrometheusClient, *, timeout: float) -> None:

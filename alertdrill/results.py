@@ -16,7 +16,7 @@ from typing import Any
 from alertdrill.errors import ConfigError
 from alertdrill.steps import StepRecord
 
-__all__ = ["AlertResult", "DrillResult", "RunSummary", "TimelineRow"]
+__all__ = ["AlertResult", "DrillResult", "FaultHold", "RunSummary", "TimelineRow"]
 
 
 @dataclass
@@ -26,7 +26,11 @@ class AlertResult:
     alert: str
     labels: dict[str, str]
     receiver: str | None
-    theoretical_min: float | None = None
+    #: The ideal pipeline's bounds, seconds from the injection to the notification (to firing for an
+    #: alert not delivered by design): best = for + group_wait; worst = scrape + evaluation + what the
+    #: expression waits for + for + one evaluation + group_wait (assertions/deadlines.py).
+    best_case: float | None = None
+    worst_case: float | None = None
     fired_after: float | None = None
     fire_deadline: float | None = None
     delivered_after: float | None = None
@@ -41,6 +45,15 @@ class AlertResult:
     diagnosis: str | None = None
     #: One line: why the alert is broken (the rule's defect), when that is known.
     cause: str | None = None
+
+
+@dataclass(frozen=True)
+class FaultHold:
+    """How long the fault was kept in effect, and why that long."""
+
+    held_seconds: float
+    required_seconds: float
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -74,6 +87,7 @@ class DrillResult:
     steps: list[StepRecord] = field(default_factory=list)
     timeline: list[TimelineRow] = field(default_factory=list)
     silent_checked: list[str] = field(default_factory=list)
+    fault_hold: FaultHold | None = None
     #: The client's view of the fault window (a LoadWindow's JSON) and the write-ledger check.
     load_during_fault: dict[str, Any] | None = None
     ledger: dict[str, Any] | None = None
@@ -93,6 +107,7 @@ class DrillResult:
         values["alerts"] = [_build(AlertResult, a) for a in data["alerts"]]
         values["steps"] = [StepRecord.from_dict(s) for s in data.get("steps") or []]
         values["timeline"] = [_build(TimelineRow, r) for r in data.get("timeline") or []]
+        values["fault_hold"] = _build(FaultHold, data["fault_hold"]) if data.get("fault_hold") else None
         values.setdefault("component", "")
         values.setdefault("fault", "")
         values.setdefault("started", 0.0)

@@ -21,7 +21,7 @@ import requests
 from alertdrill.errors import FaultInjectError
 from alertdrill.stack.app.faults import CHECK_INTERVAL_S
 
-from .base import Fault, poll
+from .base import Fault, Magnitude, poll
 from .params import Param
 
 __all__ = ["AppDropWrites", "AppErrors", "AppLatency", "AppSwitchFault"]
@@ -144,6 +144,7 @@ class AppErrors(AppSwitchFault):
     parameters = {"ratio": Param(float, 0.5, low=0, high=1, low_inclusive=False,
                                  help="share of requests that fail with an injected 500")}
     ratio: float
+    magnitude_metric = "http_requests_total"
 
     def value(self) -> float:
         return self.ratio
@@ -164,6 +165,10 @@ class AppErrors(AppSwitchFault):
             raise self.not_in_effect(f"none of {samples} requests to {PROBE_PATH} failed with an injected error",
                                      **facts)
         return f"{injected}/{samples} requests to {PROBE_PATH} failed with an injected 500", facts
+
+    def _magnitudes(self, facts: dict[str, Any]) -> list[Magnitude]:
+        return [Magnitude(f"share of requests to {PROBE_PATH} answered 5xx", facts["observed_ratio"], need)
+                for need in self.needs]
 
 
 class AppLatency(AppSwitchFault):

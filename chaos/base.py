@@ -28,6 +28,7 @@ from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
+from alertdrill.assertions.thresholds import Threshold
 from alertdrill.errors import (
     AlertdrillError,
     ConfigError,
@@ -35,6 +36,7 @@ from alertdrill.errors import (
     FaultInjectError,
     FaultNotInEffectError,
     FaultRevertError,
+    FaultTooWeakError,
 )
 from alertdrill.stack.process import process_start_ticks
 from alertdrill.steps import StepRecord, StepRecorder
@@ -52,6 +54,7 @@ __all__ = [
     "MAX_MAX_DURATION",
     "Evidence",
     "Fault",
+    "Magnitude",
     "poll",
 ]
 
@@ -61,6 +64,23 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_DURATION = 300.0
 #: No fault may be asked to last longer than this (seconds).
 MAX_MAX_DURATION = 3600.0
+
+
+@dataclass(frozen=True)
+class Magnitude:
+    """What a fault measured directly, against the threshold of the rule it must drive."""
+
+    what: str
+    measured: float
+    need: Threshold
+
+    @property
+    def reached(self) -> bool:
+        return self.need.met_by(self.measured)
+
+    def line(self) -> str:
+        verdict = "reached" if self.reached else "the rule needs"
+        return f"{self.what} measured {self.measured:g}, {verdict} {self.need}"
 
 
 @dataclass(frozen=True)
@@ -98,6 +118,12 @@ class Fault(ABC):
     kind: ClassVar[str] = ""
     #: The parameters this class adds to its bases' (see :meth:`spec`); each becomes an attribute.
     parameters: ClassVar[dict[str, Param]] = {}
+    #: A regular expression over metric names: the rule thresholds on those metrics are what this
+    #: fault must reach (see :meth:`require` and :meth:`_magnitudes`); empty: no magnitude to prove.
+    magnitude_metric: ClassVar[str] = ""
+    #: True for a fault that builds up while it is injected (memory filled, connections opened): it is
+    #: in effect once inject returns. False: in effect from the moment inject starts acting (a stop).
+    builds_up: ClassVar[bool] = False
     #: Whether the fault needs a stack that alertdrill started on this machine: it stops, kills or
     #: pauses processes, or writes the app's fault-switch file. Against an external stack, scenarios
     #: using it are skipped with that reason.
@@ -140,6 +166,9 @@ class Fault(ABC):
         self._journal = Journal(self.info.journal_dir)
         self._watchdog: threading.Timer | None = None
         self._started_at = 0.0
+        self.needs: list[Threshold] = []
+        #: When the fault took effect (see :attr:`builds_up`); the deadlines of its alerts count from here.
+        self.effective_at: float | None = None
 
     # -- what subclasses provide -------------------------------------------------------------------
 
@@ -161,6 +190,14 @@ class Fault(ABC):
     @abstractmethod
     def _inject(self) -> None:
         """Put the fault in place; return only when it is in effect."""
+
+    def require(self, needs: list[Threshold]) -> None:
+        """The thresholds of the rule under test on :attr:`magnitude_metric`: prove() must reach them."""
+        self.needs = list(needs)
+
+    def _magnitudes(self, facts: dict[str, Any]) -> list[Magnitude]:
+        """What this fault measured against each of :attr:`needs` (from ``_prove``'s facts)."""
+        return []
 
     @abstractmethod
     def _prove(self) -> tuple[str, dict[str, Any]]:
@@ -205,8 +242,10 @@ class Fault(ABC):
                 _ACTIVE.add(self)
                 SIGTERM_GUARD.activate(self.id)
                 self._start_watchdog()
+                acting_at = time.time()
                 try:
                     self._inject()
+                    self.effective_at = time.time() if self.builds_up else acting_at
                 except BaseException as exc:
                     self._revert_after_failed_inject(exc)
                     if isinstance(exc, AlertdrillError) or not isinstance(exc, Exception):
@@ -229,6 +268,15 @@ class Fault(ABC):
                     raise
                 except Exception as exc:
                     raise self.not_in_effect(f"could not gather evidence: {_one_line(exc)}") from exc
+                magnitudes = self._magnitudes(facts)
+                if magnitudes:
+                    facts["magnitudes"] = [m.line() for m in magnitudes]
+                short = [m for m in magnitudes if not m.reached]
+                if short:
+                    error = FaultTooWeakError(f"fault {self.describe()} too weak: "
+                                              + "; ".join(m.line() for m in short))
+                    error.facts = facts  # type: ignore[attr-defined]
+                    raise error
                 evidence = Evidence(self.id, self.kind, self.target(), summary, facts, utc_iso(time.time()))
                 record.detail["output"] = evidence.to_dict()
             return evidence
@@ -249,7 +297,8 @@ class Fault(ABC):
         ok, evidence = poll_until(attempt, timeout=timeout, interval=interval, accept=lambda e: e is not None)
         if ok and evidence is not None:
             return evidence
-        raise FaultNotInEffectError(f"{last[0]} (still, after waiting {timeout:g}s)")
+        error = type(last[0]) if last[0] is not None else FaultNotInEffectError  # keep "too weak" a FaultTooWeakError
+        raise error(f"{last[0]} (still, after waiting {timeout:g}s)")
 
     def revert(self) -> str | None:
         """Undo the fault and remove its journal entry; a no-op when there is nothing to undo."""

@@ -14,6 +14,7 @@ from typing import Any
 
 from alertdrill.errors import FaultInjectError
 
+from .base import Magnitude
 from .params import Param
 from .pgbase import CLIENT_BACKENDS_SQL, PostgresFault
 
@@ -23,11 +24,14 @@ __all__ = ["PgConnectionHold"]
 class PgConnectionHold(PostgresFault):
     """Idle sessions that fill Postgres up to ``fraction`` of max_connections."""
 
+    builds_up = True
+
     kind = "pg-connections"
 
     parameters = {"fraction": Param(float, 0.8, low=0, high=1, low_inclusive=False,
                                     help="share of max_connections held open")}
     fraction: float
+    magnitude_metric = "pg_stat_activity_count"
 
     def _read_original(self) -> dict[str, Any]:
         with self.admin() as conn:
@@ -82,3 +86,13 @@ class PgConnectionHold(PostgresFault):
                 **facts)
         return (f"{held} connections held; {total}/{max_conn} = {facts['percent_in_use']}% of max_connections "
                 "in use", facts)
+
+    def _magnitudes(self, facts: dict[str, Any]) -> list[Magnitude]:
+        """A threshold above 1 is a percentage of max_connections, else a fraction of it."""
+        out = []
+        for need in self.needs:
+            percent = need.value > 1
+            measured = facts["percent_in_use"] if percent else facts["percent_in_use"] / 100
+            out.append(Magnitude(f"connections in use ({'%' if percent else 'fraction'} of max_connections)",
+                                 measured, need))
+        return out

@@ -27,7 +27,7 @@ from alertdrill.errors import FaultInjectError
 from alertdrill.stack.binaries import resolve
 from alertdrill.stack.process import log_tail, process_start_ticks
 
-from .base import poll
+from .base import Magnitude, poll
 from .params import Param
 from .pgbase import PostgresFault, qualified_table
 
@@ -39,6 +39,8 @@ _PROGRESS = re.compile(r"progress: ([\d.]+) s, ([\d.]+) tps")
 
 class PgCacheMisses(PostgresFault):
     """Repeated scans of a table ``size_factor`` times larger than shared_buffers."""
+
+    builds_up = True
 
     kind = "pg-cache-misses"
 
@@ -152,12 +154,15 @@ class PgTransactionFlood(PostgresFault):
     disconnect, so the alert could never see it (see docs/alerts.md, PostgreSQLQPS).
     """
 
+    builds_up = True
+
     kind = "pg-transaction-flood"
 
     parameters = {"clients": Param(int, 4, low=1, high=32, help="pgbench clients"),
                   "min_tps": Param(float, 0.0, low=0, high=10_000_000, help="the rate prove() requires")}
     clients: int
     min_tps: float
+    magnitude_metric = "pg_stat_database_xact_(commit|rollback)"
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -221,6 +226,11 @@ class PgTransactionFlood(PostgresFault):
         if progress[1] < self.min_tps:
             raise self.not_in_effect(f"pgbench achieves {progress[1]:.0f} tps, below {self.min_tps:.0f}", **facts)
         return f"pgbench runs {progress[1]:.0f} transactions/s over {sessions} sessions", facts
+
+    def _magnitudes(self, facts: dict[str, Any]) -> list[Magnitude]:
+        """Transactions per second as pg_stat_database counts them (what the rule's rate() sees)."""
+        return [Magnitude("transactions/s counted by pg_stat_database", facts["server_tps_since_start"], need)
+                for need in self.needs]
 
     def _revert(self) -> str:
         stopped = self._stop_pgbench()

@@ -16,7 +16,7 @@ from psycopg import sql
 
 from alertdrill.errors import ConfigError, FaultInjectError
 
-from .base import MAX_MAX_DURATION, poll
+from .base import MAX_MAX_DURATION, Magnitude, poll
 from .params import Param
 from .pgbase import PostgresFault, check_table, qualified_table
 
@@ -37,6 +37,8 @@ def _send(conn: psycopg.Connection, statement: str) -> None:
 class PgSlowQueries(PostgresFault):
     """``sessions`` queries (pg_sleep) that keep running; prove wants each older than ``min_age_s``."""
 
+    builds_up = True
+
     kind = "pg-slow-queries"
 
     parameters = {"sessions": Param(int, 3, low=1, high=40, help="slow queries running at once"),
@@ -44,6 +46,7 @@ class PgSlowQueries(PostgresFault):
                                      help="the age every query must reach before prove() accepts")}
     sessions: int
     min_age_s: float
+    magnitude_metric = "pg_long_running_query_seconds"
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -77,6 +80,18 @@ class PgSlowQueries(PostgresFault):
                 f"(ages {ages})", **facts)
         return f"{len(running)} queries running for {min(ages):.1f}..{max(ages):.1f}s", facts
 
+    def _magnitudes(self, facts: dict[str, Any]) -> list[Magnitude]:
+        """The innermost threshold is the query age; an outer one counts the old queries."""
+        if not self.needs:
+            return []
+        ages = facts["ages_s"][: self.sessions]  # the fault's own queries are the oldest
+        age_need = max(self.needs, key=lambda t: t.depth)
+        out = [Magnitude(f"age of the youngest of {self.sessions} slow queries (s)", min(ages or [0.0]), age_need)]
+        old = sum(1 for age in facts["ages_s"] if age_need.met_by(age))
+        out += [Magnitude("slow queries past the age threshold", old, need)
+                for need in self.needs if need is not age_need]
+        return out
+
 
 class PgLockContention(PostgresFault):
     """One session holds ACCESS EXCLUSIVE on a table while ``waiters`` sessions wait for it.
@@ -84,6 +99,8 @@ class PgLockContention(PostgresFault):
     By default the table is a new, empty one of the fault's own (dropped on revert); pass ``table``
     to lock an existing table (e.g. the app's ``items``) so the application waits as well.
     """
+
+    builds_up = True
 
     kind = "pg-lock-contention"
 

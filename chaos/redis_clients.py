@@ -17,7 +17,7 @@ import redis
 from alertdrill.errors import FaultInjectError
 
 from .backend import stack_is_running
-from .base import poll
+from .base import Magnitude, poll
 from .params import Param
 from .redisbase import RedisFault
 
@@ -29,10 +29,13 @@ SETTLE_TIMEOUT = 15.0
 class RedisClientFlood(RedisFault):
     """``clients`` idle connections held open (RedisTooManyConnections is > 100 clients)."""
 
+    builds_up = True
+
     kind = "redis-client-flood"
 
     parameters = {"clients": Param(int, 120, low=1, high=5000, help="extra client connections held open")}
     clients: int
+    magnitude_metric = "redis_connected_clients"
 
     def _inject(self) -> None:
         with self.client() as client:
@@ -52,6 +55,9 @@ class RedisClientFlood(RedisFault):
         if held < self.clients:
             raise self.not_in_effect(f"only {held} of {self.clients} connections are held", **facts)
         return f"{held} connections held; {connected} clients connected in total", facts
+
+    def _magnitudes(self, facts: dict[str, Any]) -> list[Magnitude]:
+        return [Magnitude("clients connected to Redis", facts["connected_clients"], need) for need in self.needs]
 
 
 class RedisClientDrain(RedisFault):

@@ -15,6 +15,7 @@ import redis
 
 from alertdrill.errors import FaultInjectError
 
+from .base import Magnitude
 from .params import Param
 from .redisbase import RedisFault
 
@@ -30,6 +31,8 @@ PROBE_BYTES = 64 * 1024
 class RedisMemoryFill(RedisFault):
     """used_memory >= ``fraction`` x maxmemory; with ``policy`` other than noeviction Redis evicts."""
 
+    builds_up = True
+
     kind = "redis-memory-fill"
 
     parameters = {
@@ -40,6 +43,7 @@ class RedisMemoryFill(RedisFault):
     fraction: float
     policy: str
     value_bytes: int
+    magnitude_metric = "redis_memory_used_bytes"
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -170,6 +174,9 @@ class RedisMemoryFill(RedisFault):
         extra = f", writes refused: {refused}" if refused else ""
         extra += f", {evicted} keys evicted" if self._wants_eviction else ""
         return f"used_memory {used} = {used / maxmemory:.1%} of maxmemory ({policy}){extra}", facts
+
+    def _magnitudes(self, facts: dict[str, Any]) -> list[Magnitude]:
+        return [Magnitude("used_memory / maxmemory", facts["ratio"] or 0.0, need) for need in self.needs]
 
     def _revert_more(self) -> list[str]:
         lines = []

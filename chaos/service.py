@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 from pathlib import Path
 from typing import Any, ClassVar
 
 from alertdrill.errors import FaultInjectError
 from alertdrill.stack.components import COMPONENTS, Addresses, readiness_check
-from alertdrill.stack.ports import LOOPBACK
+from alertdrill.stack.ports import port_open
 from alertdrill.stack.process import group_states, tree_states
 from alertdrill.waiting import poll_until
 
@@ -27,20 +26,6 @@ from .params import Param
 __all__ = ["ServiceFault", "ServiceKill", "ServicePause", "ServiceRestart", "ServiceStop"]
 
 READY_TIMEOUT = 30.0
-
-
-def port_open(port: int, timeout: float = 0.5) -> bool:
-    """Something listens on the loopback ``port``.
-
-    The stack's ports come from the ephemeral range, so a connect to a dead port can be given that
-    very port as its source and "succeed" by connecting to itself (TCP simultaneous open); that is
-    not a listener.
-    """
-    try:
-        with socket.create_connection((LOOPBACK, port), timeout=timeout) as sock:
-            return sock.getsockname() != sock.getpeername()
-    except OSError:
-        return False
 
 
 class ServiceFault(Fault):

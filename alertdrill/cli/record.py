@@ -9,15 +9,16 @@ replays recordings with promtool; ``collect`` copies the green ones into the rep
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 from pathlib import Path
+
+from alertdrill.settings import resolve_setting
 
 __all__ = ["cmd_capture", "cmd_collect", "cmd_verify", "register"]
 
 
 def _recordings_dir() -> Path:
-    return Path(os.environ.get("ALERTDRILL_REPORT_DIR") or "reports") / "recordings"
+    return resolve_setting("report_dir") / "recordings"
 
 
 def cmd_capture(args: argparse.Namespace) -> int:
@@ -60,10 +61,9 @@ def cmd_capture(args: argparse.Namespace) -> int:
 
 
 def _stack_info(args: argparse.Namespace):
-    from alertdrill.stack.state import default_home, read_state
+    from alertdrill.stack.state import read_state
 
-    home = Path(args.home) if args.home else default_home()
-    return read_state(home / args.name)
+    return read_state(args.home / args.name)
 
 
 def cmd_verify(args: argparse.Namespace) -> int:

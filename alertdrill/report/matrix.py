@@ -1,9 +1,10 @@
 """The summary page: every alert contract of the run at a glance, and what the run did not cover.
 
 One row per alert and scenario: fired / delivered / resolved, each measured time against its deadline
-(with the theoretical minimum marked on the bar), the status, and a link to the scenario's page in the
-Allure report. Below it, coverage (alerts with no scenario, scenarios whose alerts the rules lack,
-catalogue scenarios that did not run) and the plots. Written from ``summary.json`` as static HTML.
+(the ideal pipeline's best..worst case shaded on the bar, and as a column), the status, and a link to
+the scenario's page in the Allure report. Below it, coverage (alerts with no scenario, scenarios whose
+alerts the rules lack, catalogue scenarios that did not run) and the plots. Written from
+``summary.json`` as static HTML.
 """
 
 from __future__ import annotations
@@ -14,11 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from alertdrill.catalogue import rule_file_alerts
 from alertdrill.matrix import matrix_rows
 from alertdrill.report.markup import esc, page, table
-from alertdrill.report.tables import deadline_cell, delivered_cell, status_html
+from alertdrill.report.tables import BOUNDS_NOTE, bounds_cell, deadline_cell, delivered_cell, status_html
 from alertdrill.results import DrillResult, RunSummary
 
 __all__ = ["CoverageView", "coverage_view", "rule_alerts_of", "summary_page"]
@@ -56,14 +56,8 @@ def rule_alerts_of(results: Iterable[DrillResult], rule_files: Iterable[Path]) -
     recorded = {name for r in results for name in r.rule_alerts}
     if recorded:
         return recorded, "the rules the run's Prometheus loaded"
-    names: set[str] = set()
     files = list(rule_files)
-    for path in files:
-        try:
-            doc = yaml.safe_load(Path(path).read_text()) or {}
-        except (OSError, yaml.YAMLError):
-            continue
-        names |= {r["alert"] for g in doc.get("groups") or [] for r in g.get("rules") or [] if "alert" in r}
+    names = rule_file_alerts(files)
     return names, f"the shipped rule files ({len(files)}), as the run recorded none"
 
 
@@ -92,13 +86,12 @@ def _rows(results: Sequence[DrillResult], links: Mapping[str, str]) -> tuple[lis
     for row in rows:
         sid = row.scenario
         name = f'<a href="{esc(links[sid])}">{esc(sid)}</a>' if sid in links else esc(sid)
-        labels = ",".join(f'{k}="{v}"' for k, v in row.labels.items())
+        labels = ", ".join(f'{k}="{v}"' for k, v in row.labels.items())
         cells.append([
-            name, f"<b>{esc(row.alert)}</b><code>{esc('{' + labels + '}' if labels else '')}</code>",
-            deadline_cell(row.fired.measured, row.fired.deadline), delivered_cell(row),
-            deadline_cell(row.resolved.measured, row.resolved.deadline),
-            f'<td class="num">{"-" if row.theoretical_min is None else f"{row.theoretical_min:.1f} s"}</td>',
-            status_html(row),
+            name, f"<b>{esc(row.alert)}</b>" + (f"<br><code>{esc('{' + labels + '}')}</code>" if labels else ""),
+            deadline_cell(row.fired.measured, row.fired.deadline, row.bounds if row.delivered_note else None),
+            delivered_cell(row), deadline_cell(row.resolved.measured, row.resolved.deadline),
+            bounds_cell(row), status_html(row),
         ])
     return cells, sum(r.passed for r in rows), len(rows)
 
@@ -125,11 +118,9 @@ def summary_page(summary: RunSummary | None, *, coverage: CoverageView | None = 
         body.append('<div class="cards">' + "".join(f'<div class="card"><b class="{c}">{esc(v)}</b>{esc(k)}</div>'
                                                     for k, v, c in cards) + "</div>")
         headers = ("scenario", "alert", "fired (after injection)", "delivered", "resolved (after revert)",
-                   "theoretical min", "status")
+                   "best..worst case", "status")
         body.append(table(headers, rows) if rows else "<p>No scenario ran.</p>")
-        body.append('<p class="muted">Bars: measured time as a share of the deadline derived from the live '
-                    "configuration; the tick marks the theoretical minimum (scrape + evaluation + for + group_wait)."
-                    "</p>")
+        body.append(f'<p class="muted">{esc(BOUNDS_NOTE)}</p>')
     body += [f'<p class="muted">note: {esc(note)}</p>' for note in notes]
     if coverage is not None:
         body.append("<h2>Coverage</h2>")

@@ -55,7 +55,7 @@ from alertdrill.waiting import poll_until
 __all__ = ["COMPOSE_FILE", "CONTAINER_PORTS", "PROJECT_LABEL", "SERVICES", "SERVICE_LABEL", "ComposeStack",
            "ContainerProcess", "port_variable"]
 
-COMPOSE_FILE = layout.STACK_DIR.parent / "docker-compose.yml"
+COMPOSE_FILE = layout.COMPOSE_FILE
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
 #: Compose services: the native components plus Grafana, which only the Docker path runs.
@@ -162,8 +162,8 @@ class ComposeStack:
         """`docker compose up`, then wait for every healthcheck and a healthy monitoring pipeline."""
         began = time.monotonic()
         if not self.compose_file.is_file():
-            raise ConfigError(f"compose file {self.compose_file} not found; run from a clone of the alertdrill "
-                              "repository or pass compose_file")
+            raise ConfigError(f"compose file {self.compose_file} not found; pass compose_file or "
+                              f"reinstall alertdrill (it ships as {COMPOSE_FILE})")
         self._claim_run_dir()
         try:
             info = self._prepare()

@@ -17,7 +17,7 @@ from alertdrill.assertions.alertmanager import AlertmanagerClient
 from alertdrill.assertions.notifications import SinkClient
 from alertdrill.assertions.prometheus import PrometheusClient
 from alertdrill.cli import main
-from alertdrill.drill import Observers, run_drill
+from alertdrill.drill import Observers, quiet_timeout, run_drill
 from alertdrill.replay import record_drill, replay, retarget
 from alertdrill.results import DrillResult, RunSummary
 
@@ -36,7 +36,7 @@ def recorded(native_stack, stack_info, catalogue, observers, tmp_path_factory) -
     if getattr(native_stack, "backend", "native") != "native":
         pytest.skip(f"stopping Redis needs the native stack, not {native_stack.backend}")
     result = run_drill(catalogue.scenario("redis-down"), backend=native_stack, observers=observers,
-                       fault_lifetime=120)
+                       quiet_timeout=quiet_timeout(observers))
     assert result.status == "passed", result.diagnosis
     out = tmp_path_factory.mktemp("recordings")
     return result, record_drill(result, prometheus=observers.prometheus, sink=observers.sink, out_dir=out,

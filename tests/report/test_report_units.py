@@ -15,6 +15,7 @@ from alertdrill.catalogue import AlertContract, FaultSpec, Scenario, load_catalo
 from alertdrill.cli import main
 from alertdrill.drill import Observers
 from alertdrill.errors import ObservationError, ReportError
+from alertdrill.matrix import Bounds, format_text, matrix_rows
 from alertdrill.report.attach import attach_drill, build_report
 from alertdrill.report.labels import allure_severity, runbook_link
 from alertdrill.report.matrix import coverage_view, summary_page
@@ -84,7 +85,8 @@ def _scenario(**kw) -> Scenario:
 
 
 def _result(status: str = "passed") -> DrillResult:
-    alert = AlertResult("RedisDown", {"severity": "critical", "service": "redis"}, "critical", theoretical_min=4.0,
+    alert = AlertResult("RedisDown", {"severity": "critical", "service": "redis"}, "critical", best_case=2.0,
+                        worst_case=5.0,
                         fired_after=2.9, fire_deadline=5.4, delivered_after=3.8, deliver_deadline=6.5,
                         resolved_after=2.8, resolve_deadline=4.3, status=status)
     labels = '{service="redis", severity="critical"}'
@@ -146,11 +148,31 @@ def test_timeline_table_and_csv_are_relative_to_the_fault() -> None:
 
 
 def test_deadline_cells_say_ok_or_late() -> None:
-    assert "ok" in deadline_cell(2.0, 5.0, 1.0) and "LATE" not in deadline_cell(2.0, 5.0)
+    assert "ok" in deadline_cell(2.0, 5.0, Bounds(1.0, 4.0)) and "LATE" not in deadline_cell(2.0, 5.0)
     assert "LATE" in deadline_cell(6.0, 5.0)
     assert deadline_cell(None, 5.0) == '<td class="na">-</td>'
     html = contract_html(_result())
-    assert "RedisDown" in html and "2.9 s / 5.4 s" in html and "4.0 s" in html
+    assert "RedisDown" in html and "2.9 s / 5.4 s" in html
+
+
+def test_bounds_show_best_and_worst_case_with_the_measured_time_between_them() -> None:
+    # The shaded band on the bar runs from best (2.0 s) to worst (5.0 s) as shares of the 6.5 s deadline.
+    cell = deadline_cell(3.8, 6.5, Bounds(2.0, 5.0))
+    assert 'style="left:31%;width:46%"' in cell and "best case 2.000 s, worst case 5.000 s (within)" in cell
+    html = contract_html(_result())
+    assert "best..worst case" in html and "2.0..5.0 s" in html and "measured within" in html
+    assert "theoretical" not in html
+    early = AlertResult("A", {}, "c", best_case=2.0, worst_case=5.0, delivered_after=1.5, deliver_deadline=6.5)
+    late = AlertResult("A", {}, "c", best_case=2.0, worst_case=5.0, delivered_after=5.5, deliver_deadline=6.5)
+    places = [row.bounds.place(row.bounded.measured) for row in matrix_rows(
+        [DrillResult("s", "c", "f", [early, late], 0.0)])]
+    assert places == ["below best", "above worst"]
+    # Not delivered by design: the bounds are about firing.
+    inhibited = AlertResult("A", {}, None, inhibited=True, best_case=1.0, worst_case=4.0, fired_after=2.0,
+                            fire_deadline=5.0)
+    [row] = matrix_rows([DrillResult("s", "c", "f", [inhibited], 0.0)])
+    assert row.bounded == row.fired and row.bounds.place(row.bounded.measured) == "within"
+    assert "1.0..4.0s" in format_text([row])
 
 
 # --- plot -----------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from alertdrill.assertions.alertmanager import AlertmanagerClient
 from alertdrill.assertions.notifications import SinkClient
 from alertdrill.assertions.prometheus import PrometheusClient
 from alertdrill.catalogue import FaultSpec
-from alertdrill.drill import Observers, run_drill
+from alertdrill.drill import Observers, quiet_timeout, run_drill
 from alertdrill.report import attach_drill
 
 pytestmark = pytest.mark.chaos
@@ -30,7 +30,7 @@ def observers(stack_info) -> Observers:
 
 def _drill(scenario, native_stack, observers, stack_info, drill_results):
     try:
-        result = run_drill(scenario, backend=native_stack, observers=observers, fault_lifetime=120)
+        result = run_drill(scenario, backend=native_stack, observers=observers, quiet_timeout=quiet_timeout(observers))
     except BaseException as exc:
         failed = getattr(exc, "drill_result", None)
         if failed is not None:
