@@ -17,13 +17,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_a_rule_that_cannot_fire_fails_its_drill_without_running_it(tmp_path: Path) -> None:
-    rules = tmp_path / "candidate.yml"
-    shipped = (layout.RULES_DIR / "redis.yml").read_text()
-    rules.write_text(shipped.replace("expr: redis_up == 0", "expr: redis_up > 1"))
+    rules = []  # the shipped rule set, RedisDown's condition broken
+    for path in layout.shipped_rule_files():
+        rules += ["--rules", str(tmp_path / path.name)]
+        (tmp_path / path.name).write_text(path.read_text().replace("expr: redis_up == 0", "expr: redis_up > 1"))
     began = time.monotonic()
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-m", "chaos", "scenarios", "-q", "-p", "no:cacheprovider", "-k",
-         "redis-down", "--rules", str(rules), "--report-dir", str(tmp_path / "reports")],
+         "redis-down", *rules, "--report-dir", str(tmp_path / "reports")],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
         env={**os.environ, "ALERTDRILL_STACK_NAME": "prove-first"})
     took = time.monotonic() - began
