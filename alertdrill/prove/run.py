@@ -10,7 +10,7 @@ from alertdrill.prove.inventory import Inventory
 from alertdrill.prove.result import ProofResult
 from alertdrill.prove.search import DEFAULT_STEP, prove_rules
 
-__all__ = ["live_inventory", "load_results", "prove", "save_results", "shipped_inventory_path"]
+__all__ = ["live_inventory", "load_results", "prove", "results_key", "save_results", "shipped_inventory_path"]
 
 
 def shipped_inventory_path() -> Path:
@@ -30,12 +30,23 @@ def prove(rule_files: Sequence[Path], inventory: Inventory, *, out_dir: Path | N
     return prove_rules(rules, inventory, out_dir=out_dir, step=step, workers=workers, on_result=on_result)
 
 
-def save_results(results: Sequence[ProofResult], path: Path) -> Path:
-    """``prove.json``: the results as the report's coverage section reads them."""
+def save_results(results: Sequence[ProofResult], path: Path, *, key: str = "") -> Path:
+    """``prove.json``: the results as the report's coverage section reads them; ``key`` names the inputs
+    (rule files and inventory) they were computed from, so an identical session can reuse them."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"results": [r.to_dict() for r in results]}, indent=2))
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps({"key": key, "results": [r.to_dict() for r in results]}, indent=2))
+    tmp.replace(path)
     return path
+
+
+def results_key(path: Path) -> str:
+    """The ``key`` a ``prove.json`` was saved with ("" when none or unreadable)."""
+    try:
+        return str(json.loads(Path(path).read_text()).get("key") or "")
+    except (OSError, ValueError, AttributeError):
+        return ""
 
 
 def load_results(path: Path) -> list[ProofResult]:

@@ -8,6 +8,7 @@ once with the reason. The results go to ``<report dir>/prove.json`` for the repo
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -18,18 +19,40 @@ __all__ = ["PROVE_JSON", "blocking_proof", "prove_first", "strict_coverage_failu
 PROVE_JSON = "prove.json"
 
 
+def _key(files: Sequence[Path], inventory: Path) -> str:
+    """What the results depend on: the rule files' and the inventory's bytes (the search is deterministic)."""
+    digest = hashlib.sha256()
+    for path in [*files, inventory]:
+        digest.update(str(path).encode() + b"\0")
+        digest.update(Path(path).read_bytes() if Path(path).is_file() else b"(missing)")
+    return digest.hexdigest()
+
+
 def prove_first(rule_files: Sequence[Path], report_dir: Path, *, inventory_path: Path | None = None,
                 echo=print) -> list[ProofResult]:
     """Prove every rule of ``rule_files`` (default: the shipped ones) against the inventory; report the
-    unproven ones through ``echo`` and write ``prove.json`` and the proofs under ``report_dir``."""
+    unproven ones through ``echo`` and write ``prove.json`` and the proofs under ``report_dir``.
+
+    Parallel workers of one session (pytest-xdist) each call this: a lock on the report directory lets
+    the first one prove and the others reuse its ``prove.json`` (same rule files and inventory)."""
+    import fcntl
+
     from alertdrill.prove import load_inventory, prove, shipped_inventory_path
-    from alertdrill.prove.run import save_results
+    from alertdrill.prove.run import load_results, results_key, save_results
     from alertdrill.stack import layout
 
-    inventory = load_inventory(inventory_path or shipped_inventory_path())
+    inventory_path = Path(inventory_path or shipped_inventory_path())
     files = list(rule_files) or layout.shipped_rule_files()
-    results = prove(files, inventory, out_dir=Path(report_dir) / "proofs")
-    save_results(results, Path(report_dir) / PROVE_JSON)
+    report_dir = Path(report_dir)
+    report_dir.mkdir(parents=True, exist_ok=True)
+    key, saved = _key(files, inventory_path), report_dir / PROVE_JSON
+    with open(report_dir / "prove.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if saved.is_file() and results_key(saved) == key:
+            results = load_results(saved)
+        else:
+            results = prove(files, load_inventory(inventory_path), out_dir=report_dir / "proofs")
+            save_results(results, saved, key=key)
     for result in results:
         if not result.proven:
             echo(f"alertdrill prove: {result.line()}")

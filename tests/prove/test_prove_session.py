@@ -56,3 +56,18 @@ def test_the_summary_page_lists_coverage_per_alert() -> None:
     html = summary_page(None, coverage=coverage)
     assert "proven by synthesis only" in html and "no target exports it" in html
     assert coverage_view([], load_catalogue(), shipped_rule_files()).per_alert == {}  # no prove.json: unchanged
+
+
+def test_parallel_workers_reuse_one_proof_of_the_same_rules(tmp_path: Path, monkeypatch) -> None:
+    """Workers of one session (xdist) prove once: same rule files and inventory -> prove.json reused."""
+    import alertdrill.prove as prove_pkg
+
+    rules = tmp_path / "rules.yml"
+    rules.write_text((CORPUS / "correct" / "simple-1.yml").read_text())
+    first = prove_first([rules], tmp_path / "reports", echo=lambda line: None)
+    calls = []
+    monkeypatch.setattr(prove_pkg, "prove", lambda *a, **k: calls.append(a) or first)
+    assert prove_first([rules], tmp_path / "reports", echo=lambda line: None) == first and calls == []
+    rules.write_text(rules.read_text().replace("redis_up == 0", "redis_up == 1"))
+    prove_first([rules], tmp_path / "reports", echo=lambda line: None)
+    assert len(calls) == 1  # the rule changed: proven again
