@@ -13,11 +13,12 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from alertdrill.assertions.durations import format_duration
+from alertdrill.errors import AlertdrillError
 from alertdrill.lint.rules import Rule
 from alertdrill.prove.candidates import BUDGET, Domain, assignments, domains
 from alertdrill.prove.expression import Analysis, analyse
@@ -116,7 +117,24 @@ def _changes(a: Assignment, b: Assignment) -> int:
 
 def prove_rule(rule: Rule, inventory: Inventory, *, step: float = DEFAULT_STEP, out_dir: Path | None = None,
                budget: int = BUDGET) -> ProofResult:
-    """Search inputs that make ``rule`` fire and resolve; write the proof under ``out_dir`` if given."""
+    """Search inputs that make ``rule`` fire and resolve; write the proof under ``out_dir`` if given.
+
+    One rule's failure (promtool refusing a candidate file, a proof that does not replay) is that rule's
+    ``undecided`` verdict with the reason, never the end of the other rules' search."""
+    started = time.monotonic()
+    try:
+        result = _prove_rule(rule, inventory, step=step, out_dir=out_dir, budget=budget)
+    except AlertdrillError as exc:
+        return ProofResult(rule.name, rule.severity, Verdict.UNDECIDED, str(exc),
+                           seconds=round(time.monotonic() - started, 2))
+    unfed = analyse(rule.expr).notes
+    if result.verdict is Verdict.CANNOT_FIRE and unfed:  # a selector the search could not feed
+        return replace(result, verdict=Verdict.UNDECIDED, reason=f"{unfed[0]}; without it: {result.reason}")
+    return result
+
+
+def _prove_rule(rule: Rule, inventory: Inventory, *, step: float, out_dir: Path | None,
+                budget: int) -> ProofResult:
     from alertdrill.prove.diagnose import always_fires, cannot_fire
     from alertdrill.prove.writer import write_proof
 
@@ -145,11 +163,10 @@ def prove_rule(rule: Rule, inventory: Inventory, *, step: float = DEFAULT_STEP, 
     winner: tuple[Assignment, Assignment] | None = None
     # First with one unit per selector (most rules need no more, and promtool's cost grows with the
     # series), then with every series of the inventory.
-    if doms:
-        first = search.run([search.probe(baseline, baseline)])[0]
-        if first.true(rule.expr, timeline.t_quiet) and first.true(rule.expr, timeline.t_fire):
-            reason, evidence = always_fires(search, [], [])
-            return done(Verdict.ALWAYS_FIRES, reason, evidence)
+    first = search.run([search.probe(baseline, baseline)])[0]  # the stack as inventoried (or no series at all)
+    if first.true(rule.expr, timeline.t_quiet) and first.true(rule.expr, timeline.t_fire):
+        reason, evidence = always_fires(search, [], [])
+        return done(Verdict.ALWAYS_FIRES, reason, evidence)
     few = _representatives(search.units)
     passes = [few, search.units] if len(few) < len(search.units) else [search.units]
     for units in passes if doms else []:

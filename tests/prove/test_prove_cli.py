@@ -55,3 +55,14 @@ def test_inventory_without_a_stack_says_how_to_get_one(tmp_path: Path, capsys) -
     code = main(["inventory", "--out", str(tmp_path / "inv.yml")])
     err = capsys.readouterr().err
     assert code == 2 and "alertdrill up" in err and not (tmp_path / "inv.yml").exists()
+
+
+def test_rules_without_series_are_judged_not_guessed(tmp_path: Path, capsys) -> None:
+    rules = tmp_path / "edge.yml"
+    rules.write_text("groups:\n  - name: edge\n    rules:\n      - alert: AlwaysOne\n        expr: vector(1) > 0\n"
+                     "      - alert: NoName\n        expr: '{job=\"redis\"} > 1e12'\n")
+    code = main(["prove", "--rules", str(rules), "--out", str(tmp_path / "out")])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "always-fires AlwaysOne[no severity]: true on the stack as inventoried" in out
+    assert "undecided    NoName[no severity]: selector {job=\"redis\"} names no metric" in out
