@@ -121,8 +121,7 @@ class _Drill:
                                   "under test; fix the catalogue's `silent` list")
             for rule in named:
                 facts = gather_timings(rule, self.observers.prometheus, self.observers.alertmanager, {})
-                deadline = Deadline("pending", (facts.scrape, facts.evaluation, facts.range_window, facts.absence),
-                                    Slack())
+                deadline = facts.pending(Slack())
                 if name not in out or deadline.seconds > out[name].seconds:
                     out[name] = deadline
         return out

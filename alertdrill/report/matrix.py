@@ -88,7 +88,8 @@ def _rows(results: Sequence[DrillResult], links: Mapping[str, str]) -> tuple[lis
         name = f'<a href="{esc(links[sid])}">{esc(sid)}</a>' if sid in links else esc(sid)
         labels = ", ".join(f'{k}="{v}"' for k, v in row.labels.items())
         cells.append([
-            name, f"<b>{esc(row.alert)}</b>" + (f"<br><code>{esc('{' + labels + '}')}</code>" if labels else ""),
+            name, f"<b>{esc(row.alert)}</b>" + (f'<br><code class="labels">{esc("{" + labels + "}")}</code>'
+                                                if labels else ""),
             deadline_cell(row.fired.measured, row.fired.deadline, row.bounds if row.delivered_note else None),
             delivered_cell(row), deadline_cell(row.resolved.measured, row.resolved.deadline),
             bounds_cell(row), status_html(row),
