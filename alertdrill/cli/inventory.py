@@ -49,7 +49,11 @@ def cmd_inventory(args: argparse.Namespace) -> int:
         inventory = native_inventory(client, app_url, scrape_interval=client.config().scrape_interval_for("app"))
     else:
         inventory = live_inventory(client)
-    path = save_inventory(inventory, args.out)
+    try:
+        path = save_inventory(inventory, args.out)
+    except OSError as exc:
+        raise ConfigError(f"cannot write the inventory to {args.out} ({exc.strerror}); pass a writable --out FILE") \
+            from None
     series = sum(len(m.series) for m in inventory.metrics.values())
     print(f"inventory of {url}: {len(inventory.metrics)} metrics, {series} series -> {path}")
     return 0

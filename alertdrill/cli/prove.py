@@ -71,10 +71,20 @@ def cmd_prove(args: argparse.Namespace) -> int:
     inventory, source = resolve_inventory(args)
     rule_files = args.rules or layout.shipped_rule_files()
     print(f"alertdrill prove: series shaped after {source}", file=sys.stderr)
+    for target in (args.out, args.json.parent if args.json else None):
+        if target is not None:
+            try:
+                target.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ConfigError(f"cannot create {target} ({exc.strerror}); pass a writable --out DIR / --json FILE") \
+                    from None
     results = prove(rule_files, inventory, out_dir=args.out, workers=args.workers,
                     on_result=lambda r: print(r.line(), flush=True))
     if args.json:
-        save_results(results, args.json)
+        try:
+            save_results(results, args.json)
+        except OSError as exc:
+            raise ConfigError(f"cannot write {args.json} ({exc.strerror}); pass a writable --json FILE") from None
     counts = {v: sum(r.verdict is v for r in results) for v in Verdict}
     total = sum(r.seconds for r in results)
     print("alertdrill prove: " + ", ".join(f"{n} {v.value}" for v, n in counts.items() if n)

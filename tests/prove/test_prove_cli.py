@@ -44,6 +44,7 @@ def test_prove_exits_1_on_a_rule_that_cannot_fire(tmp_path: Path, capsys) -> Non
     (["--inventory", "/nonexistent/inv.yml"], "inventory /nonexistent/inv.yml does not exist"),
     (["--rules", "/nonexistent/rules.yml"], "rule file(s) not found: /nonexistent/rules.yml"),
     (["--workers", "0"], "--workers 0: give at least 1"),
+    (["--out", "/dev/null/proofs"], "cannot create /dev/null/proofs"),
 ])
 def test_bad_input_is_one_line(args: list[str], line: str, capsys) -> None:
     code = main(["prove", *args])
@@ -66,3 +67,15 @@ def test_rules_without_series_are_judged_not_guessed(tmp_path: Path, capsys) -> 
     assert code == 1
     assert "always-fires AlwaysOne[no severity]: true on the stack as inventoried" in out
     assert "undecided    NoName[no severity]: selector {job=\"redis\"} names no metric" in out
+
+
+def test_inventory_to_an_unwritable_file_is_one_line(tmp_path: Path, capsys, monkeypatch) -> None:
+    from alertdrill.cli import inventory as cli_inventory
+    from alertdrill.prove import load_inventory
+
+    monkeypatch.setattr("alertdrill.prove.run.live_inventory", lambda client: load_inventory(shipped_inventory_path()))
+    monkeypatch.setattr("alertdrill.assertions.prometheus.PrometheusClient.api", lambda self, path, *a, **k: {})
+    assert cli_inventory.register  # the sub-command is registered by alertdrill.cli
+    code = main(["inventory", "--prometheus", "http://127.0.0.1:9", "--out", "/dev/null/inv.yml"])
+    err = capsys.readouterr().err
+    assert code == 2 and "cannot write the inventory to /dev/null/inv.yml" in err and "Traceback" not in err
