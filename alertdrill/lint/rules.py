@@ -12,6 +12,7 @@ from pathlib import Path
 
 import yaml
 
+from alertdrill.assertions.durations import parse_duration
 from alertdrill.errors import ConfigError
 from alertdrill.lint.findings import Finding
 from alertdrill.stack.rulefiles import check_rule_files
@@ -34,6 +35,8 @@ class Rule:
     file: Path
     group: str
     line_no: int = 0
+    duration: float = 0.0  # `for`, seconds
+    keep_firing_for: float = 0.0
 
     @property
     def severity(self) -> str:
@@ -83,7 +86,9 @@ def read_rules(path: Path) -> list[Rule]:
                     name=str(raw["alert"]), expr=str(raw["expr"]),
                     labels={str(k): str(v) for k, v in (raw.get("labels") or {}).items()},
                     annotations={str(k): str(v) for k, v in (raw.get("annotations") or {}).items()},
-                    file=Path(path), group=str(group.get("name", "")), line_no=next(lines, 0)))
+                    file=Path(path), group=str(group.get("name", "")), line_no=next(lines, 0),
+                    duration=parse_duration(raw.get("for", 0), what="for"),
+                    keep_firing_for=parse_duration(raw.get("keep_firing_for", 0), what="keep_firing_for")))
     return rules
 
 

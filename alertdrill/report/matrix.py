@@ -34,6 +34,8 @@ class CoverageView:
     not_provable: dict[str, str] = field(default_factory=dict)
     not_run: list[str] = field(default_factory=list)
     source: str = ""
+    #: alert -> "proven by a drill" / "proven by synthesis only" / "cannot fire (reason)" (from prove.json)
+    per_alert: dict[str, str] = field(default_factory=dict)
 
     def rows(self) -> list[tuple[str, str]]:
         """(what, which) pairs for the page; empty when everything is covered and ran."""
@@ -46,6 +48,7 @@ class CoverageView:
         out += [(f"alert {name} cannot be proven", why) for name, why in self.not_provable.items()]
         if self.not_run:
             out.append((f"catalogue scenarios that did not run ({len(self.not_run)})", ", ".join(self.not_run)))
+        out += [(f"alert {name}", how) for name, how in sorted(self.per_alert.items())]
         return out
 
 
@@ -62,15 +65,23 @@ def rule_alerts_of(results: Iterable[DrillResult], rule_files: Iterable[Path]) -
     return names, f"the shipped rule files ({len(files)}), as the run recorded none"
 
 
-def coverage_view(results: Sequence[DrillResult], catalogue: Any, rule_files: Iterable[Path]) -> CoverageView:
-    """Catalogue.coverage over the run's rules, plus catalogue scenarios that have no result."""
+def coverage_view(results: Sequence[DrillResult], catalogue: Any, rule_files: Iterable[Path],
+                  proofs: Sequence[Any] = ()) -> CoverageView:
+    """Catalogue.coverage over the run's rules, plus catalogue scenarios that have no result, plus what
+    ``prove`` found per alert (``proofs``: ProofResults) next to the drills that passed."""
+    from alertdrill.prove.result import alert_coverage
+
     names, source = rule_alerts_of(results, rule_files)
     ran = {r.scenario for r in results}
     cov = catalogue.coverage(names)
+    drilled = {a.alert for r in results if r.status == "passed" for a in r.alerts}
+    per_alert = ({c.alert: c.kind.value + (f" ({c.reason})" if c.reason else "")
+                  for c in alert_coverage(names, proofs, drilled).values()} if proofs else {})
     return CoverageView(uncovered=list(cov.uncovered),
                         missing_from_rules={k: list(v) for k, v in cov.missing_from_rules.items()},
                         not_provable=dict(cov.not_provable),
-                        not_run=[s.id for s in catalogue.scenarios if s.id not in ran], source=source)
+                        not_run=[s.id for s in catalogue.scenarios if s.id not in ran], source=source,
+                        per_alert=per_alert)
 
 
 def _rows(results: Sequence[DrillResult], links: Mapping[str, str]) -> tuple[list[list[str]], int, int]:
