@@ -92,8 +92,9 @@ class _Drill:
     # -- the phases, in the order they run ---------------------------------------------------------
 
     def baseline(self, quiet_timeout: float) -> None:
-        with self.phase("baseline", "baseline: stack quiet, alert silent, every selector returns series"):
+        with self.phase("baseline", "quiet: no alert pending or firing (the previous drill's have resolved)"):
             wait_quiet(self.observers.prometheus, timeout=quiet_timeout)
+        with self.phase("baseline", "baseline: stack quiet, alert silent, every selector returns series"):
             self.observers.sink.clear()
             for contract in self.scenario.alerts:
                 with self.phase("baseline", f"baseline: {contract.title}", contract):

@@ -104,9 +104,11 @@ def drill(scenario: Scenario, faults, observers: Observers, coverage, drill_resu
         except BaseException as exc:
             failed = getattr(exc, "drill_result", None)
             if failed is not None:
+                failed.stack, failed.stack_startup_seconds = stack_info.name, stack_info.startup_seconds
                 attach_drill(failed, scenario=scenario, observers=observers, stack_info=stack_info)
                 drill_results.append(failed)
             raise
+        result.stack, result.stack_startup_seconds = stack_info.name, stack_info.startup_seconds
         attach_drill(result, scenario=scenario, observers=observers, stack_info=stack_info)
         drill_results.append(result)
         if alertdrill_settings.record_dir is not None:  # --record: a promtool replay of what this drill saw
