@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 from alertdrill.errors import ConfigError
@@ -227,22 +228,31 @@ def _longest_window(rule: AlertingRule) -> Term:
     return Term("range window", seconds, f"old samples leave {where}")
 
 
-def needs_term(query: str, scrape: Term) -> Term:
-    """The longest wait the expression itself imposes: a window to fill or empty, an age, two samples.
-    (Also used from the rule files before a stack runs: alertdrill.bounds.)"""
+def _needs_term(rule: AlertingRule, scrape: Term) -> Term:
+    """The longest wait the expression itself imposes: a window to fill or empty, an age, two samples."""
+    try:
+        needs, ages = window_needs(rule.query), age_needs(rule.query)
+    except ConfigError as exc:  # a syntax the tree does not model: assume the longest window must fill
+        window = _longest_window(rule)
+        return Term("expression needs", window.seconds, f"longest range window, expression not analysed ({exc})")
     candidates = [(0.0, "no range window or age to wait for")]
-    for need in window_needs(query):
+    for need in needs:
         if need.waits:
             candidates.append((need.seconds, need.why()))
         elif need.kind == "two samples":
             candidates.append((scrape.seconds, need.why() + " (one more scrape)"))
-    for age in age_needs(query):
+    for age in ages:
         candidates.append((age.seconds, f"{age.selector} {age.comparison}: an age reaches its threshold"))
     seconds, why = max(candidates, key=lambda c: c[0])
-    skipped = [n for n in window_needs(query) if not n.waits and n.kind != "two samples"]
+    skipped = [n for n in needs if not n.waits and n.kind != "two samples"]
     if skipped and seconds == 0:
         why = "; ".join(n.why() for n in skipped)
     return Term("expression needs", seconds, why)
+
+
+def needs_term(query: str, scrape: Term) -> Term:
+    """:func:`_needs_term` of a bare expression: the rule files' alerts before a stack runs (alertdrill.bounds)."""
+    return _needs_term(SimpleNamespace(query=query), scrape)  # type: ignore[arg-type]
 
 
 def gather_timings(rule: AlertingRule, prometheus: PrometheusClient, alertmanager: AlertmanagerClient,
@@ -271,7 +281,7 @@ def gather_timings(rule: AlertingRule, prometheus: PrometheusClient, alertmanage
         group_interval=Term("group_interval", timings.group_interval, route),
         absence=_absence_term(prometheus, rule),
         scrape_duration=_scrape_duration_term(prometheus, scrape, _job(scrape)),
-        needs=needs_term(rule.query, scrape),
+        needs=_needs_term(rule, scrape),
     )
 
 

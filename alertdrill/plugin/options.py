@@ -84,10 +84,6 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         settings = settings_from_pytest(config)
         check_home(settings.home)
-        if settings.rule_files:  # promtool's reason before anything reads the candidate rules
-            from alertdrill.stack.backends.native import check_rule_files
-
-            check_rule_files(list(settings.rule_files))
     except AlertdrillError as exc:
         raise pytest.UsageError(f"alertdrill: {exc}") from None
     workerinput = getattr(config, "workerinput", None)

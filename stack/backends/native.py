@@ -14,7 +14,6 @@ import os
 import pwd
 import shutil
 import signal
-import subprocess
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -24,6 +23,7 @@ import yaml
 
 from alertdrill.assertions.durations import format_duration
 from alertdrill.errors import ConfigError, StackError, StackRunningError, StackStartError
+from alertdrill.lint.rules import refuse_duplicates
 from alertdrill.stack import layout
 from alertdrill.stack.binaries import resolve
 from alertdrill.stack.components import (
@@ -44,11 +44,12 @@ from alertdrill.stack.rendering import (
     render_prometheus_config,
     render_rules,
 )
+from alertdrill.stack.rulefiles import check_rule_files
 from alertdrill.stack.state import STATE_FILE, StackInfo, check_home, make_home, read_state, write_state
 from alertdrill.stack.timescale import Difference, RuleTiming
 from alertdrill.waiting import poll_until
 
-__all__ = ["NativeStack", "check_rule_files", "promtool_reason"]
+__all__ = ["NativeStack"]
 
 _PORT_KEYS = ("postgres", "redis", "postgres_link", "redis_link", "sink", "alertmanager", "app",
               "postgres_exporter", "redis_exporter", "prometheus")
@@ -125,9 +126,11 @@ class NativeStack:
         return info
 
     def check_config(self) -> None:
-        """What can be refused before a process starts: the rule files, with promtool's reason. (Waits
-        that drills would make are bounded by their callers: alertdrill.bounds.check_rules_bounded.)"""
+        """What can be refused before a process starts: the rule files, with promtool's reason, and one
+        alert name in two groups (a drill could not tell which fired). (Waits that drills would make are
+        bounded by their callers: alertdrill.bounds.check_rules_bounded.)"""
         check_rule_files(self.rule_files)
+        refuse_duplicates(self.rule_files)
 
     @property
     def kept_logs_dir(self) -> Path:
@@ -209,6 +212,7 @@ class NativeStack:
         info = self._require_info()
         rules_dir = Path(info.run_dir) / "prometheus" / "rules"
         check_rule_files(rule_files)
+        refuse_duplicates(rule_files)
         shutil.rmtree(rules_dir, ignore_errors=True)
         diffs = render_rules(rule_files, rules_dir, timing=self.timing, overrides=overrides)
         response = requests.post(info.prometheus_url + "/-/reload", timeout=10)
@@ -444,29 +448,3 @@ def _reset_dir(path: Path) -> None:
     path.mkdir(parents=True)
 
 
-def check_rule_files(rule_files: list[Path]) -> None:
-    """Reject an invalid rule file up front, with promtool's own one-line reason."""
-    missing = [str(p) for p in rule_files if not Path(p).is_file()]
-    if missing:
-        raise ConfigError(f"rule file(s) not found: {', '.join(missing)}; pass existing files to --rules")
-    result = subprocess.run([resolve("promtool"), "check", "rules", *map(str, rule_files)],
-                            capture_output=True, text=True, timeout=60)
-    if result.returncode != 0:
-        raise ConfigError(f"invalid rule file: {promtool_reason(result.stdout + result.stderr)}; "
-                          "fix it and check with `promtool check rules FILE`")
-
-
-def promtool_reason(output: str) -> str:
-    """promtool's own reasons from ``check rules`` output, each naming its file, on one line."""
-    reasons: list[str] = []
-    current = ""
-    for line in (ln.strip() for ln in output.splitlines()):
-        if not line or line in ("FAILED:", "SUCCESS") or line.startswith("SUCCESS:"):
-            continue
-        if line.startswith("Checking "):
-            current = line.removeprefix("Checking ").strip()
-            continue
-        reason = line if not current or current in line else f"{current}: {line}"
-        if reason not in reasons:
-            reasons.append(reason)
-    return "; ".join(reasons)[:600] or "promtool check rules failed without saying why"
