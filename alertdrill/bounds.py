@@ -174,20 +174,15 @@ def _route_timings(route: Mapping, timing) -> tuple[float, float]:
 
 
 def check_rules_bounded(rule_files: Sequence[Path] | None, *, timing, catalogue=None) -> SessionBounds:
-    """:func:`session_bounds` of the alerts a drill waits for, refused above the ceiling.
+    """:func:`session_bounds` of every alerting rule in ``rule_files`` (None: the shipped rules), with
+    the ``catalogue``'s rule overrides (alertdrill.catalogue.Catalogue), refused above the ceiling.
 
-    ``rule_files`` None: the shipped rules. With a ``catalogue`` (alertdrill.catalogue.Catalogue) its
-    rule overrides apply and only the alerts its scenarios name (documented or must-stay-silent) count:
-    a rule no drill waits for bounds nothing. Called before a stack starts by whoever will drill on it:
-    the pytest plugin and ``alertdrill up`` (with the shipped catalogue, as a later session would use).
+    Every rule counts, not only the drilled ones: a session also proves each candidate rule (``alertdrill
+    prove``), which waits for its `for` too. Called before anything waits: the pytest plugin (before the
+    proofs and the stack) and ``alertdrill up`` (with the shipped catalogue, as a later session would use).
     """
     from alertdrill.stack import layout
 
     files = list(rule_files) if rule_files else layout.shipped_rule_files()
     overrides = catalogue.rule_overrides if catalogue is not None else None
-    bounds = session_bounds(files, timing=timing, overrides=overrides)
-    if catalogue is not None:
-        drilled = {name for s in catalogue.scenarios for name in (*s.alert_names(), *s.silent)}
-        bounds = SessionBounds(rules=tuple(r for r in bounds.rules if r.alert in drilled),
-                               time_scale=bounds.time_scale)
-    return check_bounded(bounds)
+    return check_bounded(session_bounds(files, timing=timing, overrides=overrides))

@@ -48,7 +48,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     settings = session.config.stash[SETTINGS_KEY]
     if settings.backend == "external":
         return  # its rules are known only from its Prometheus: the coverage fixture checks them
+    from alertdrill.bounds import check_rules_bounded
     from alertdrill.stack.layout import shipped_rule_files
+    from alertdrill.stack.rendering import StackTiming
     from alertdrill.stack.rulefiles import check_rule_files, rule_file_alerts
 
     from .stack import one_line_errors
@@ -58,6 +60,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         check_rule_files(files)
     try:
         catalogue = session_catalogue(session.config)
+        # every wait of the drills bounded (`for: 1000d` refused), before a proof or a stack waits for it
+        check_rules_bounded(files, timing=StackTiming(time_scale=settings.time_scale), catalogue=catalogue)
         alerts = rule_file_alerts(files)
         uncovered = catalogue.coverage(alerts).uncovered
         proven: set[str] = set()
