@@ -22,7 +22,7 @@ from typing import IO
 
 from alertdrill.errors import StackRunningError
 
-__all__ = ["SessionLock"]
+__all__ = ["SessionLock", "remove_stale_lock"]
 
 
 class SessionLock:
@@ -99,3 +99,25 @@ def _describe(text: str) -> str:
         return f"pid {data['pid']}, started {started}, `{command}` in {data['cwd']}"
     except (ValueError, KeyError, TypeError, IndexError):
         return "holder unknown"
+
+
+def remove_stale_lock(path: Path) -> bool:
+    """Remove the lock file a killed session left (no process holds it); True if removed."""
+    path = Path(path)
+    try:
+        handle = open(path)  # noqa: SIM115 - closed below
+    except OSError:
+        return False
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return False  # a live session holds it
+    try:
+        if _same_file(handle, path):
+            path.unlink()
+            return True
+        return False
+    finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()

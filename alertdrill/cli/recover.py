@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from alertdrill.errors import StackNotRunningError
+from alertdrill.session_lock import remove_stale_lock
 
 from .common import native_stack
 
@@ -27,6 +28,7 @@ def cmd_recover(args: argparse.Namespace) -> int:
     for line in lines:
         print(f"reverted: {line}")
     orphan = orphaned_owner(stack.run_dir)
+    remove_stale_lock(stack.home / f"{stack.name}.session.lock")  # the killed session's, if any
     if orphan is not None:
         stack.stop()
         print(f"stopped the stack in {stack.run_dir}: the test session that started it (pid {orphan}) is gone")

@@ -61,6 +61,7 @@ def test_sigkill_mid_fault_then_recover_leaves_nothing(tmp_path):
         assert "redis-memory-fill" in recover.stdout and "reverted:" in recover.stdout, recover.stdout
         assert f"pid {session.pid}) is gone" in recover.stdout, recover.stdout
         assert not run_dir.exists(), "the orphaned stack's run directory was left behind"
+        assert not (default_home() / f"{name}.session.lock").exists(), "the killed session's lock file was left"
         assert _processes_mentioning(str(run_dir)) == []
     finally:
         if session.poll() is None:

@@ -47,6 +47,10 @@ def test_second_session_refuses_and_the_first_is_untouched(tmp_path):
         for proc in (first, second):
             if proc.poll() is None:
                 proc.kill()
+                proc.wait()
+        # a session killed here leaves its stack: stop it (and its lock) as a user would
+        subprocess.run([sys.executable, "-m", "alertdrill.cli", "--name", name, "recover"], capture_output=True,
+                       timeout=120)
     assert runner.returncode == 0, out[-3000:] + err[-2000:]
     summary = json.loads((reports / "summary.json").read_text())
     assert [r["scenario"] for r in summary["results"]] == ["redis-down"]

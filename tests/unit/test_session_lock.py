@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from alertdrill.errors import StackRunningError
-from alertdrill.session_lock import SessionLock
+from alertdrill.session_lock import SessionLock, remove_stale_lock
 
 
 def test_second_holder_is_refused_naming_the_first(tmp_path):
@@ -26,7 +26,7 @@ def test_second_holder_is_refused_naming_the_first(tmp_path):
 
 def test_a_killed_holder_frees_the_lock(tmp_path):
     lock = tmp_path / "s.lock"
-    code = ("import sys, time; from alertdrill.session_lock import SessionLock; "
+    code = ("import sys, time; from alertdrill.session_lock import SessionLock, remove_stale_lock; "
             f"held = SessionLock({{'stack': __import__('pathlib').Path({str(lock)!r})}}).acquire(); "
             "print('held', flush=True); time.sleep(60)")
     holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
@@ -39,3 +39,12 @@ def test_a_killed_holder_frees_the_lock(tmp_path):
         holder.wait()
     with SessionLock({"stack": lock}):
         pass
+
+
+def test_a_stale_lock_file_is_removed_but_a_held_one_is_not(tmp_path):
+    lock = tmp_path / "s.lock"
+    with SessionLock({"stack": lock}):
+        assert not remove_stale_lock(lock) and lock.exists()
+    lock.write_text("{}")  # what a killed session leaves
+    assert remove_stale_lock(lock) and not lock.exists()
+    assert not remove_stale_lock(lock)
