@@ -158,6 +158,12 @@ class TimingFacts:
         worst = self._worst_fire_terms()
         return Deadline("fire", (worst[0], self.scrape_duration, *worst[1:]), slack)
 
+    def pending(self, slack: Slack) -> Deadline:
+        """How long the alert may take to become pending: the fire deadline without ``for`` and the
+        evaluation grid (what a must-stay-silent alert's hold needs)."""
+        return Deadline("pending", (self.scrape, self.scrape_duration, self.evaluation, self.needs, self.absence),
+                        slack)
+
     def deliver(self, slack: Slack) -> Deadline:
         return Deadline("deliver", (*self.fire(slack).terms, self.group_wait), slack)
 
@@ -223,16 +229,21 @@ def _longest_window(rule: AlertingRule) -> Term:
 
 def _needs_term(rule: AlertingRule, scrape: Term) -> Term:
     """The longest wait the expression itself imposes: a window to fill or empty, an age, two samples."""
+    try:
+        needs, ages = window_needs(rule.query), age_needs(rule.query)
+    except ConfigError as exc:  # a syntax the tree does not model: assume the longest window must fill
+        window = _longest_window(rule)
+        return Term("expression needs", window.seconds, f"longest range window, expression not analysed ({exc})")
     candidates = [(0.0, "no range window or age to wait for")]
-    for need in window_needs(rule.query):
+    for need in needs:
         if need.waits:
             candidates.append((need.seconds, need.why()))
         elif need.kind == "two samples":
             candidates.append((scrape.seconds, need.why() + " (one more scrape)"))
-    for age in age_needs(rule.query):
+    for age in ages:
         candidates.append((age.seconds, f"{age.selector} {age.comparison}: an age reaches its threshold"))
     seconds, why = max(candidates, key=lambda c: c[0])
-    skipped = [n for n in window_needs(rule.query) if not n.waits and n.kind != "two samples"]
+    skipped = [n for n in needs if not n.waits and n.kind != "two samples"]
     if skipped and seconds == 0:
         why = "; ".join(n.why() for n in skipped)
     return Term("expression needs", seconds, why)

@@ -29,8 +29,10 @@ it and the threshold) is judged as the worst case of its kind: fill for the aver
 
 **Ages** inside the expression are a term too: a value that grows with time since the fault
 (``time() - x > 120``, or a gauge named as an age or duration such as
-``max(pg_stat_activity_max_tx_duration) > 120``) crosses its threshold no earlier than that many
-seconds after the fault, whatever the scrape and evaluation timing.
+``max(pg_stat_activity_max_tx_duration) > 120`` or ``pg_table_vacuum_seconds_since_vacuum > 86400``)
+crosses its threshold no earlier than that many seconds after the fault, whatever the scrape and
+evaluation timing, when the fault starts the clock (a query that starts running). A fault that makes
+an old age visible at once only finds the deadline longer than it needs; it is an upper bound.
 
 Subqueries (``f(expr[5m:1m])``) are not analysed: their range is counted as a window to fill.
 """
@@ -57,7 +59,7 @@ KEEPS_THRESHOLD = frozenset({"sum", "max", "min", "avg", "topk", "bottomk", "qua
                              "round", "clamp", "clamp_min", "clamp_max", "label_replace", "label_join", "sort",
                              "sort_desc"})
 FLIPPED = {">": "<", ">=": "<=", "<": ">", "<=": ">=", "==": "==", "!=": "!="}
-_AGE_NAME = re.compile(r"(_age|_age_seconds|_duration|_duration_seconds|_seconds)$")
+_AGE_NAME = re.compile(r"(_age|_age_seconds|_duration|_duration_seconds|_seconds)$|_seconds_since_")
 _NOT_AGE = re.compile(r"(_total|_bucket|_sum|_count|_created|_timestamp_seconds|_time_seconds|_timestamp)$")
 
 

@@ -121,6 +121,9 @@ class Fault(ABC):
     #: A regular expression over metric names: the rule thresholds on those metrics are what this
     #: fault must reach (see :meth:`require` and :meth:`_magnitudes`); empty: no magnitude to prove.
     magnitude_metric: ClassVar[str] = ""
+    #: True for a fault that builds up while it is injected (memory filled, connections opened): it is
+    #: in effect once inject returns. False: in effect from the moment inject starts acting (a stop).
+    builds_up: ClassVar[bool] = False
     #: Whether the fault needs a stack that alertdrill started on this machine: it stops, kills or
     #: pauses processes, or writes the app's fault-switch file. Against an external stack, scenarios
     #: using it are skipped with that reason.
@@ -164,6 +167,8 @@ class Fault(ABC):
         self._watchdog: threading.Timer | None = None
         self._started_at = 0.0
         self.needs: list[Threshold] = []
+        #: When the fault took effect (see :attr:`builds_up`); the deadlines of its alerts count from here.
+        self.effective_at: float | None = None
 
     # -- what subclasses provide -------------------------------------------------------------------
 
@@ -237,8 +242,10 @@ class Fault(ABC):
                 _ACTIVE.add(self)
                 SIGTERM_GUARD.activate(self.id)
                 self._start_watchdog()
+                acting_at = time.time()
                 try:
                     self._inject()
+                    self.effective_at = time.time() if self.builds_up else acting_at
                 except BaseException as exc:
                     self._revert_after_failed_inject(exc)
                     if isinstance(exc, AlertdrillError) or not isinstance(exc, Exception):

@@ -24,6 +24,8 @@ __all__ = ["PgConnectionHold"]
 class PgConnectionHold(PostgresFault):
     """Idle sessions that fill Postgres up to ``fraction`` of max_connections."""
 
+    builds_up = True
+
     kind = "pg-connections"
 
     parameters = {"fraction": Param(float, 0.8, low=0, high=1, low_inclusive=False,

@@ -40,6 +40,8 @@ _PROGRESS = re.compile(r"progress: ([\d.]+) s, ([\d.]+) tps")
 class PgCacheMisses(PostgresFault):
     """Repeated scans of a table ``size_factor`` times larger than shared_buffers."""
 
+    builds_up = True
+
     kind = "pg-cache-misses"
 
     parameters = {
@@ -151,6 +153,8 @@ class PgTransactionFlood(PostgresFault):
     flood from long-lived sessions was measured to stay invisible there until the sessions
     disconnect, so the alert could never see it (see docs/alerts.md, PostgreSQLQPS).
     """
+
+    builds_up = True
 
     kind = "pg-transaction-flood"
 

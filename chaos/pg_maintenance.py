@@ -47,6 +47,8 @@ SELECT s.n_dead_tup, s.n_live_tup,
 class PgDeadTuples(PostgresFault):
     """A table with autovacuum disabled and ``factor`` times autovacuum's threshold in dead tuples."""
 
+    builds_up = True
+
     kind = "pg-dead-tuples"
 
     parameters = {

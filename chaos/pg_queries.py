@@ -37,6 +37,8 @@ def _send(conn: psycopg.Connection, statement: str) -> None:
 class PgSlowQueries(PostgresFault):
     """``sessions`` queries (pg_sleep) that keep running; prove wants each older than ``min_age_s``."""
 
+    builds_up = True
+
     kind = "pg-slow-queries"
 
     parameters = {"sessions": Param(int, 3, low=1, high=40, help="slow queries running at once"),
@@ -97,6 +99,8 @@ class PgLockContention(PostgresFault):
     By default the table is a new, empty one of the fault's own (dropped on revert); pass ``table``
     to lock an existing table (e.g. the app's ``items``) so the application waits as well.
     """
+
+    builds_up = True
 
     kind = "pg-lock-contention"
 

@@ -29,6 +29,8 @@ SETTLE_TIMEOUT = 15.0
 class RedisClientFlood(RedisFault):
     """``clients`` idle connections held open (RedisTooManyConnections is > 100 clients)."""
 
+    builds_up = True
+
     kind = "redis-client-flood"
 
     parameters = {"clients": Param(int, 120, low=1, high=5000, help="extra client connections held open")}

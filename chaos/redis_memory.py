@@ -31,6 +31,8 @@ PROBE_BYTES = 64 * 1024
 class RedisMemoryFill(RedisFault):
     """used_memory >= ``fraction`` x maxmemory; with ``policy`` other than noeviction Redis evicts."""
 
+    builds_up = True
+
     kind = "redis-memory-fill"
 
     parameters = {

@@ -49,8 +49,10 @@ fi
 wheels=.cache/wheels
 if [ ! -f "$wheels/.complete" ] || [ pyproject.toml -nt "$wheels/.complete" ]; then
   echo "setup: filling the wheelhouse $wheels"
-  .venv/bin/python -m pip wheel -q -w "$wheels" .
-  rm -f "$wheels"/alertdrill-*.whl
+  mkdir -p "$wheels"
+  .venv/bin/python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' \
+    > "$wheels/requirements.txt"
+  .venv/bin/python -m pip wheel -q -w "$wheels" -r "$wheels/requirements.txt"
   touch "$wheels/.complete"
 fi
 echo "setup: ready ($(.venv/bin/python --version), $(.venv/bin/alertdrill --help >/dev/null && echo alertdrill ok))"

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import ipaddress
 import socket
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 
-__all__ = ["LOOPBACK", "connect_error", "free_ports", "is_local_address", "is_loopback", "port_open"]
+__all__ = ["LOOPBACK", "PORT_LOCK", "connect_error", "free_ports", "is_local_address", "is_loopback", "port_open",
+           "ports_claimed"]
+
+#: Held (flock) from picking free ports until the processes listen on them, so stacks started at the
+#: same moment (parallel test workers, two sessions) never pick the same port.
+PORT_LOCK = Path(tempfile.gettempdir()) / "alertdrill-ports.lock"
 
 LOOPBACK = "127.0.0.1"
 
@@ -74,3 +84,14 @@ def connect_error(host: str, port: int, timeout: float = 1.0) -> str | None:
 def port_open(port: int, host: str = LOOPBACK, timeout: float = 0.5) -> bool:
     """Something listens on ``host:port`` (loopback by default)."""
     return connect_error(host, port, timeout) is None
+
+
+@contextlib.contextmanager
+def ports_claimed(lock: Path = PORT_LOCK) -> Iterator[None]:
+    """Hold the machine-wide port lock: pick ports with :func:`free_ports` and bind them inside."""
+    with open(lock, "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -8,6 +8,7 @@ core, which works without pytest. Any repository that installs alertdrill gets t
     drill       faults, the ``drill`` fixture (inject, prove, expect, revert), the write-ledger check
     load        steady background load for the session; per-test load runs
     session     SIGTERM ends the session like Ctrl-C; the summary matrix and ``summary.json`` at the end
+    workers     parallel drills (pytest -n N): a stack per worker, results merged on the controller
 
 Every fixture can be overridden in a conftest; ``-p no:alertdrill`` disables the plugin.
 """
@@ -20,4 +21,5 @@ pytest_plugins = [
     "alertdrill.plugin.scenarios",
     "alertdrill.plugin.drill",
     "alertdrill.plugin.load",
+    "alertdrill.plugin.workers",
 ]

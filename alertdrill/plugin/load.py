@@ -20,11 +20,15 @@ LOAD_USERS = 10
 
 
 @pytest.fixture(scope="session")
-def steady_load(stack_info, alertdrill_settings: RunSettings, load_remote_options) -> Iterator:
-    """Steady load for the whole session, with the write ledger in the report directory."""
+def steady_load(stack_info, alertdrill_settings: RunSettings, load_remote_options,
+                pytestconfig: pytest.Config) -> Iterator:
+    """Steady load for the whole session, with the write ledger in the report directory (a directory
+    per xdist worker)."""
     from alertdrill.locustfiles.runner import LoadRun
 
-    artifacts = alertdrill_settings.report_dir / "load"
+    from .workers import worker_id
+
+    artifacts = alertdrill_settings.report_dir / "load" / (worker_id(pytestconfig) or "")
     shutil.rmtree(artifacts, ignore_errors=True)  # the previous run's artifacts; this run writes its own
     run = LoadRun(profile="steady", target=stack_info.app_url, users=LOAD_USERS, run_time=LOAD_RUN_TIME,
                   workers=alertdrill_settings.load_workers, ledger_dsn=stack_info.postgres_dsn,

@@ -9,6 +9,7 @@ in them start at the ini file's directory.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from typing import Any
 
 import pytest
@@ -72,9 +73,13 @@ def pytest_configure(config: pytest.Config) -> None:
     for name, text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
     try:
-        config.stash[SETTINGS_KEY] = settings_from_pytest(config)
+        settings = settings_from_pytest(config)
     except AlertdrillError as exc:
         raise pytest.UsageError(f"alertdrill: {exc}") from None
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput:  # an xdist worker: a stack of its own (see alertdrill.plugin.workers)
+        settings = dataclasses.replace(settings, stack_name=f"{settings.stack_name}-{workerinput['workerid']}")
+    config.stash[SETTINGS_KEY] = settings
 
 
 @pytest.fixture(scope="session")

@@ -40,7 +40,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     from alertdrill.results import RunSummary
 
     results = config.stash.get(RESULTS_KEY, None)
-    if not results:
+    if not results or getattr(config, "workerinput", None):  # a worker hands its results to the controller
         return
     wall = time.time() - config.stash.get(STARTED_KEY, time.time())
     terminalreporter.section("alertdrill summary")

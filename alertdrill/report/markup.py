@@ -20,6 +20,8 @@ table { border-collapse: collapse; margin: .4em 0 1em; }
 th, td { border: 1px solid #d6dbe1; padding: 3px 8px; text-align: left; vertical-align: top; }
 th { background: #f1f4f7; font-weight: 600; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td code, td small { overflow-wrap: anywhere; } /* long label sets and causes wrap: tables fit the window */
+td code.labels { display: inline-block; min-width: 14em; } /* ... but a short label set stays on one line */
 code, pre { font: 12.5px/1.4 ui-monospace, 'DejaVu Sans Mono', monospace; }
 pre { background: #f6f8fa; border: 1px solid #e1e4e8; padding: .6em; white-space: pre-wrap; }
 .passed, .ok { color: #1a7f37; font-weight: 600; } .failed, .late, .broken { color: #cf222e; font-weight: 600; }

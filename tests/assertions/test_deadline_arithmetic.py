@@ -172,3 +172,11 @@ def test_bounds_of_the_ideal_pipeline():
     assert (b.worst_fire, b.worst_deliver) == (15 + 30 + 300 + 300 + 30, 15 + 30 + 300 + 300 + 30 + 30)
     # The deadline is the worst case plus the scrape's own duration and slack.
     assert f.deliver(Slack(0, 0)).seconds == b.worst_deliver + 10
+    # Pending: no `for`, no evaluation grid.
+    assert f.pending(Slack(0, 0)).seconds == 15 + 10 + 30 + 300
+
+
+def test_an_expression_the_tree_cannot_read_counts_its_longest_window():
+    f = gather_timings(rule("rate(x_total[2m]) > 1 unknown_syntax ("), StubPrometheus(set(), {}),
+                       StubAlertmanager(), {})
+    assert f.needs.seconds == 120 and "expression not analysed" in f.needs.source

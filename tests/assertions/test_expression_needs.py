@@ -52,6 +52,8 @@ def test_only_fill_and_empty_wait_for_the_window():
     ("time() - last_success_timestamp_seconds > 120", [("time() - last_success_timestamp_seconds", 120)]),
     ("max(pg_stat_activity_max_tx_duration) > 120", [("pg_stat_activity_max_tx_duration", 120)]),
     ("max_over_time(job_age_seconds[1m]) >= 30", [("job_age_seconds", 30)]),
+    ("pg_table_vacuum_seconds_since_vacuum > 86400 and on (relname) pg_dead > 10",
+     [("pg_table_vacuum_seconds_since_vacuum", 86400)]),
     # not ages: counters, histograms, timestamps, a comparison the wrong way, no threshold
     ("rate(http_request_duration_seconds_sum[5m]) > 1", []),
     ("process_start_time_seconds > 100", []),

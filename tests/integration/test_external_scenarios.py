@@ -27,4 +27,4 @@ def test_external_backend_runs_connection_faults_and_skips_process_faults(stack_
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]
     assert "1 passed, 1 skipped" in output
-    assert "fault stop controls processes" in output and "run it against a native or compose stack" in output
+    assert "fault service-stop controls processes" in output and "run it against a native or compose stack" in output
