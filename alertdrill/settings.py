@@ -11,6 +11,7 @@ as unset (the shell's ``VAR= cmd`` idiom).
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields
@@ -20,12 +21,16 @@ from typing import Any
 from alertdrill.errors import ConfigError
 from alertdrill.stack.backends.base import BACKENDS
 
-__all__ = ["DEFAULT_TIME_SCALE", "SETTINGS", "RunSettings", "Setting", "resolve_setting",
+__all__ = ["DEFAULT_TIME_SCALE", "MAX_TIME_SCALE", "SETTINGS", "RunSettings", "Setting", "resolve_setting",
            "resolve_settings"]
 
 #: Rule durations are divided by this in end-to-end runs: `for: 5m` becomes 5 s. Chosen so the whole
 #: chaos suite runs in a few minutes while every `for` still spans several 1 s evaluations.
 DEFAULT_TIME_SCALE = 60.0
+
+#: Larger factors turn every shipped duration of an hour or less into under one second, below the
+#: fast stack's 1 s evaluation interval: no `for` would be tested at all.
+MAX_TIME_SCALE = 3600.0
 
 
 @dataclass(frozen=True)
@@ -50,12 +55,15 @@ class RunSettings:
     external_config: Path | None = None
     #: Where a promtool replay of every passed drill goes (``--record``); None: nothing is recorded.
     record_dir: Path | None = None
+    #: Clients may contact addresses off this machine (alertdrill.netpolicy); default: loopback only.
+    allow_remote: bool = False
 
 
-def _positive_float(value: Any) -> float:
+def _time_scale(value: Any) -> float:
     number = float(value)
-    if number <= 0:
-        raise ValueError("must be > 0")
+    if not math.isfinite(number) or number <= 0 or number > MAX_TIME_SCALE:
+        raise ValueError(f"must be a number > 0 and at most {MAX_TIME_SCALE:g} (a larger factor shrinks every "
+                         "`for` under an hour below the 1 s evaluation interval), e.g. 60, or 1 for production timing")
     return number
 
 
@@ -116,7 +124,7 @@ class Setting:
 
 
 SETTINGS: dict[str, Setting] = {s.field: s for s in (
-    Setting("time_scale", "--time-scale", "ALERTDRILL_TIME_SCALE", _positive_float,
+    Setting("time_scale", "--time-scale", "ALERTDRILL_TIME_SCALE", _time_scale,
             f"divide rule durations by this (default {DEFAULT_TIME_SCALE:g}); 1 = production timing"),
     Setting("rule_files", "--rules", "ALERTDRILL_RULES", _paths,
             "test these rule files instead of the shipped rules (option repeatable; environment colon-separated)",
@@ -149,6 +157,8 @@ SETTINGS: dict[str, Setting] = {s.field: s for s in (
     Setting("record_dir", "--record", "ALERTDRILL_RECORD_DIR", Path,
             "write a promtool replay of every passed drill to DIR/<scenario>/ (e.g. reports/recordings)",
             path=True),
+    Setting("allow_remote", "--allow-remote", "ALERTDRILL_ALLOW_REMOTE", _flag,
+            "let the external backend and clients contact addresses off this machine (default: loopback only)"),
 )}
 assert set(SETTINGS) == {f.name for f in fields(RunSettings)}, "every RunSettings field is a Setting"
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 from alertdrill.errors import ConfigError
@@ -37,7 +38,7 @@ from .needs import age_needs, window_needs
 from .prometheus import AlertingRule, PrometheusClient
 from .promql import selectors
 
-__all__ = ["Bounds", "Deadline", "Slack", "Term", "TimingFacts", "gather_timings"]
+__all__ = ["Bounds", "Deadline", "Slack", "Term", "TimingFacts", "gather_timings", "needs_term"]
 
 
 @dataclass(frozen=True)
@@ -247,6 +248,11 @@ def _needs_term(rule: AlertingRule, scrape: Term) -> Term:
     if skipped and seconds == 0:
         why = "; ".join(n.why() for n in skipped)
     return Term("expression needs", seconds, why)
+
+
+def needs_term(query: str, scrape: Term) -> Term:
+    """:func:`_needs_term` of a bare expression: the rule files' alerts before a stack runs (alertdrill.bounds)."""
+    return _needs_term(SimpleNamespace(query=query), scrape)  # type: ignore[arg-type]
 
 
 def gather_timings(rule: AlertingRule, prometheus: PrometheusClient, alertmanager: AlertmanagerClient,

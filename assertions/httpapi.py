@@ -17,6 +17,7 @@ from typing import Any, Self
 import requests
 
 from alertdrill.errors import ConfigError, ObservationError
+from alertdrill.netpolicy import require_local
 
 __all__ = ["DEFAULT_TIMEOUT", "JsonApi", "parse_time"]
 
@@ -56,6 +57,7 @@ class JsonApi:
                  session: requests.Session | None = None) -> None:
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             raise ConfigError(f"{self.service} URL {url!r} must start with http:// or https://")
+        require_local(url, what=f"{self.service} URL")  # before any socket: no traffic off this machine
         if not timeout or timeout <= 0:
             raise ConfigError(f"{self.service} timeout {timeout!r} must be a positive number of seconds")
         self.url = url.rstrip("/")

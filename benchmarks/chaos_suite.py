@@ -1,12 +1,14 @@
-"""Benchmark: the whole chaos suite, N times in a row; wall time, flakes, and per-alert timings.
+"""Benchmark: the whole chaos suite, N times in a row (default 10); flakes, wall time, per-alert timings.
 
-Prints, for each run, its wall time and result, then per alert the median measured time to fire,
-to deliver and to resolve next to the ideal pipeline's best and worst case (best: `for` + group_wait;
-worst: scrape + evaluation + what the expression waits for + `for` + one evaluation + group_wait).
-The speed goal (every alert in at most 5 minutes on a 2-core machine) is checked here, by a person
-reading the figures, not asserted in a timed unit test.
+Prints, for each run, its wall time and result; then pass/fail per run and per contract (scenario:
+alert) as a grid, with each contract's pass count (goal: N/N); then per alert the median measured
+time to fire, to deliver and to resolve next to the ideal pipeline's best and worst case (best: `for`
++ group_wait; worst: scrape + evaluation + what the expression waits for + `for` + one evaluation +
+group_wait). The goals are checked here, by a person reading the figures, not asserted in a timed
+unit test. Exit status 1 if any run failed.
 
-    .venv/bin/python benchmarks/chaos_suite.py --runs 5
+    .venv/bin/python benchmarks/chaos_suite.py              # 10 runs
+    .venv/bin/python benchmarks/chaos_suite.py --runs 3 -- -k redis
 """
 
 from __future__ import annotations
@@ -41,22 +43,41 @@ def run_once(index: int, report_dir: Path, extra: list[str]) -> tuple[int, float
     return proc.returncode, wall, summary
 
 
+def print_contract_grid(verdicts: dict[str, dict[int, str]], runs: int) -> None:
+    """One row per contract, one column per run: P passed, F failed, S skipped, - not in that run."""
+    marks = {"passed": "P", "failed": "F", "skipped": "S"}
+    header = " ".join(f"{i:>2}" for i in range(1, runs + 1))
+    print(f"\n{'contract (P passed, F failed, S skipped, - absent)':<64} {header}  passed")
+    for key in sorted(verdicts):
+        row = " ".join(f"{marks.get(verdicts[key].get(i, '-'), verdicts[key].get(i, '-')[:1].upper()):>2}"
+                       for i in range(1, runs + 1))
+        passed = sum(1 for status in verdicts[key].values() if status == "passed")
+        print(f"{key:<64} {row}  {passed}/{runs}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--report-dir", type=Path, default=ROOT / "reports" / "bench-chaos")
     parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments, after --")
     args = parser.parse_args(argv)
     timings: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     bounds: dict[str, tuple[float, float]] = {}
+    if args.runs < 1:
+        parser.error(f"--runs must be at least 1, got {args.runs}")
     walls, failures = [], 0
+    verdicts: dict[str, dict[int, str]] = defaultdict(dict)  # contract -> run -> status
     for index in range(1, args.runs + 1):
         code, wall, summary = run_once(index, args.report_dir, args.pytest_args)
         walls.append(wall)
+        for result in summary["results"]:
+            for alert in result["alerts"]:
+                verdicts[f"{result['scenario']}: {alert['alert']}"][index] = alert.get("status") or "?"
         passed = sum(1 for r in summary["results"] for a in r["alerts"] if a.get("status") == "passed")
         total = sum(len(r["alerts"]) for r in summary["results"])
         failures += code != 0
-        print(f"run {index}: exit {code}, {wall:.0f}s wall, {passed}/{total} alert contracts passed", flush=True)
+        print(f"run {index}: {'PASS' if code == 0 else 'FAIL'} (exit {code}), {wall:.0f}s wall, "
+              f"{passed}/{total} alert contracts passed", flush=True)
         for result in summary["results"]:
             for alert in result["alerts"]:
                 key = f"{result['scenario']}: {alert['alert']}"
@@ -65,8 +86,9 @@ def main(argv: list[str] | None = None) -> int:
                         timings[key][what].append(alert[what])
                 if alert.get("best_case") is not None and alert.get("worst_case") is not None:
                     bounds[key] = (alert["best_case"], alert["worst_case"])
-    print(f"\n{args.runs} runs, {failures} failed; wall time median {statistics.median(walls):.0f}s, "
-          f"max {max(walls):.0f}s (goal: at most 300s)")
+    print(f"\n{args.runs} runs, {args.runs - failures}/{args.runs} passed (goal: {args.runs}/{args.runs}); wall "
+          f"time median {statistics.median(walls):.0f}s, max {max(walls):.0f}s")
+    print_contract_grid(verdicts, args.runs)
     print(f"\n{'scenario: alert':<64} {'fire':>6} {'deliver':>8} {'resolve':>8} {'best case':>10} {'worst case':>11}")
     for key in sorted(timings):
         cells = [statistics.median(timings[key][w]) if timings[key][w] else float("nan")

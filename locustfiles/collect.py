@@ -29,12 +29,16 @@ from locust.runners import MasterRunner, WorkerRunner
 
 from alertdrill.locustfiles.buckets import BucketRecorder, buckets_line
 from alertdrill.locustfiles.ledger import AckRecorder
+from alertdrill.locustfiles.lifeline import LIFELINE_ENV, die_with_parent
 
 __all__ = ["record_ack"]
 
 FLUSH_INTERVAL_S = 0.25
 PAYLOAD_KEY = "alertdrill"
 locust.runners.WORKER_REPORT_INTERVAL = 1.0  # read at each report: windows complete within ~1 s
+
+if os.environ.get(LIFELINE_ENV):
+    die_with_parent()  # started by alertdrill: end with its `timeout` parent, i.e. with the session
 
 _recorder = BucketRecorder()
 _acks = AckRecorder()

@@ -17,6 +17,7 @@ import requests
 
 from alertdrill.errors import LoadError
 from alertdrill.locustfiles.profiles import Profile, get_profile
+from alertdrill.netpolicy import remote_allowed
 from alertdrill.settings import SETTINGS
 from alertdrill.stack.ports import free_ports, is_local_address, is_loopback
 
@@ -51,9 +52,9 @@ def check_loopback_target(target: str) -> str:
     parts = urlsplit(target)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise LoadError(f"load target {target!r} is not an http(s) URL like http://127.0.0.1:8080")
-    if not is_loopback(parts.hostname):
+    if not is_loopback(parts.hostname) and not remote_allowed():
         raise LoadError(f"load target {target!r} is not a loopback address: alertdrill only sends load to the "
-                        f"stack on this machine (127.0.0.0/8, ::1, localhost)")
+                        f"stack on this machine (127.0.0.0/8, ::1, localhost) unless --allow-remote is given")
     return target.rstrip("/")
 
 

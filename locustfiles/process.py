@@ -4,7 +4,8 @@ Locust runs in subprocesses, never inside the controller: importing ``locust`` m
 importing process with gevent, which breaks the threads, psycopg connections and requests sessions
 that pytest, the stack fixtures and the fault injectors use. A subprocess also gives a hard bound a
 crash of the controller cannot lift: each process runs under ``timeout -s KILL``, so it dies at
-startup allowance + run time + grace even if nobody is left to stop it. Local and distributed runs
+startup allowance + run time + grace even if nobody is left to stop it, and within a second of the
+controller's death (``PR_SET_PDEATHSIG``, see lifeline.py). Local and distributed runs
 use the same path: distributed is Locust's own master plus N ``--worker`` processes, exactly what the
 README describes for workers on other machines.
 """
@@ -23,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from alertdrill.locustfiles.lifeline import LIFELINE_ENV, preexec_die_with_parent
 from alertdrill.locustfiles.options import LoadOptions
 from alertdrill.locustfiles.results import Artifacts
 from alertdrill.stack.ports import LOOPBACK, free_ports
@@ -111,6 +113,7 @@ class LocustProcesses:
         """Start the master (or local runner), then the workers; all in their own process groups."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("LOCUST_")}  # no stray Locust config
         env["PYTHONUNBUFFERED"] = "1"
+        env[LIFELINE_ENV] = "1"  # each Locust process dies with its `timeout` parent (lifeline.py)
         self.artifacts.directory.mkdir(parents=True, exist_ok=True)
         self._spawn("master", self.master_command(), self.artifacts.master_log, env)
         for index in range(1, self.options.workers + 1):
@@ -124,7 +127,7 @@ class LocustProcesses:
             # cwd: the artifacts directory, so no locust.conf or pyproject.toml of the caller's cwd applies
             popen = subprocess.Popen(self._bounded(cmd), stdin=subprocess.DEVNULL, stdout=out,
                                      stderr=subprocess.STDOUT, cwd=self.artifacts.directory, env=env,
-                                     start_new_session=True)
+                                     start_new_session=True, preexec_fn=preexec_die_with_parent())
         self._procs.append(_Proc(role, popen, log))
 
     def master_exit_code(self) -> int | None:

@@ -7,9 +7,11 @@ candidates and an environment override; a miss names the package to install.
 
 from __future__ import annotations
 
+import functools
 import glob
 import os
 import shutil
+import subprocess
 from dataclasses import dataclass
 
 from alertdrill.errors import BinaryNotFoundError
@@ -25,6 +27,8 @@ class Binary:
     candidates: tuple[str, ...]
     env: str
     package: str
+    #: What the program's ``--version`` output says (lower case): an override must be the right program.
+    identity: str = ""
 
     def resolve(self) -> str:
         override = os.environ.get(self.env)
@@ -33,6 +37,12 @@ class Binary:
             if path is None:
                 raise BinaryNotFoundError(
                     f"{self.env}={override!r} is not an executable; fix the variable or unset it"
+                )
+            problem = _identity_problem(path, self.identity or self.key)
+            if problem:
+                raise BinaryNotFoundError(
+                    f"{self.env}={override!r} is not {self.key}: {problem}; point it at {self.key} "
+                    f"(package {self.package}) or unset it"
                 )
             return path
         for candidate in self.candidates:
@@ -47,6 +57,23 @@ class Binary:
         )
 
 
+@functools.lru_cache(maxsize=64)
+def _identity_problem(path: str, identity: str) -> str | None:
+    """None when ``path --version`` names ``identity``; else what it printed instead (cached per path)."""
+    try:
+        result = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=5,
+                                stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        return "`--version` did not answer within 5 s"
+    except OSError as exc:
+        return f"it cannot run ({exc.strerror or exc})"
+    output = " ".join((result.stdout + result.stderr).split())
+    if identity in output.lower():
+        return None
+    shown = output[:80] or f"nothing (exit status {result.returncode})"
+    return f"`{os.path.basename(path)} --version` printed {shown!r}"
+
+
 _PG = "/usr/lib/postgresql/*/bin/"
 
 BINARIES: dict[str, Binary] = {
@@ -55,7 +82,7 @@ BINARIES: dict[str, Binary] = {
         Binary("postgres", (_PG + "postgres", "postgres"), "ALERTDRILL_POSTGRES_BIN", "postgresql"),
         Binary("initdb", (_PG + "initdb", "initdb"), "ALERTDRILL_INITDB_BIN", "postgresql"),
         Binary("pgbench", (_PG + "pgbench", "pgbench"), "ALERTDRILL_PGBENCH_BIN", "postgresql-contrib"),
-        Binary("redis-server", ("redis-server",), "ALERTDRILL_REDIS_SERVER_BIN", "redis-server"),
+        Binary("redis-server", ("redis-server",), "ALERTDRILL_REDIS_SERVER_BIN", "redis-server", "redis server"),
         Binary("prometheus", ("prometheus",), "ALERTDRILL_PROMETHEUS_BIN", "prometheus"),
         Binary("promtool", ("promtool",), "ALERTDRILL_PROMTOOL_BIN", "prometheus"),
         Binary(
@@ -76,6 +103,7 @@ BINARIES: dict[str, Binary] = {
             ("prometheus-redis-exporter", "redis_exporter"),
             "ALERTDRILL_REDIS_EXPORTER_BIN",
             "prometheus-redis-exporter",
+            "redis metrics exporter",
         ),
     )
 }

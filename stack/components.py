@@ -17,7 +17,8 @@ from alertdrill.stack.ports import LOOPBACK
 from alertdrill.stack.process import ProcessSpec
 from alertdrill.stack.readiness import Check, http_ok, postgres_accepts, redis_pings, tcp_open
 
-__all__ = ["COMPONENTS", "LINKS", "SCRAPE_JOBS", "Addresses", "link_control", "readiness_check", "specs"]
+__all__ = ["COMPONENTS", "LINKS", "RUN_DIR_COPIES", "SCRAPE_JOBS", "Addresses", "copy_shipped_files", "link_control",
+           "readiness_check", "specs"]
 
 #: Components in start order; stop runs in reverse.
 COMPONENTS = ("postgres", "redis", "postgres_link", "redis_link", "sink", "alertmanager", "app",
@@ -83,7 +84,7 @@ def specs(run_dir: Path, addr: Addresses, *, app_workers: int = 2, resend_delay:
         ),
         "redis": ProcessSpec(
             name="redis",
-            argv=[resolve("redis-server"), str(layout.STACK_DIR / "redis" / "redis.conf"),
+            argv=[resolve("redis-server"), str(run_dir / "redis" / "redis.conf"),
                   "--bind", LOOPBACK, "--port", str(addr.ports["redis"]), "--dir", str(run_dir / "redis")],
             log=log("redis"),
         ),
@@ -111,7 +112,7 @@ def specs(run_dir: Path, addr: Addresses, *, app_workers: int = 2, resend_delay:
         ),
         "app": ProcessSpec(
             name="app",
-            argv=[sys.executable, "-m", "gunicorn", "-c", str(layout.APP_GUNICORN_CONFIG),
+            argv=[sys.executable, "-m", "gunicorn", "-c", str(run_dir / "app" / "gunicorn_conf.py"),
                   "--bind", addr.address("app"), "--workers", str(app_workers), "--threads", "4",
                   "--worker-class", "gthread", "alertdrill.stack.app.wsgi:app"],
             log=log("app"),
@@ -126,7 +127,7 @@ def specs(run_dir: Path, addr: Addresses, *, app_workers: int = 2, resend_delay:
         "postgres_exporter": ProcessSpec(
             name="postgres_exporter",
             argv=[resolve("postgres_exporter"), f"--web.listen-address={addr.address('postgres_exporter')}",
-                  f"--extend.query-path={layout.POSTGRES_EXPORTER_QUERIES}", "--log.level=warn"],
+                  f"--extend.query-path={run_dir / 'postgres_exporter' / 'queries.yml'}", "--log.level=warn"],
             log=log("postgres_exporter"),
             env={"DATA_SOURCE_NAME": addr.postgres_dsn("postgres_exporter")},
         ),
@@ -146,6 +147,26 @@ def specs(run_dir: Path, addr: Addresses, *, app_workers: int = 2, resend_delay:
             log=log("prometheus"),
         ),
     }
+
+
+#: Shipped files a component reads at run time -> their copy in the run directory. Services read only
+#: from the run directory: the checkout (or a virtualenv) may be private to the user who cloned it.
+RUN_DIR_COPIES = {
+    "redis/redis.conf": layout.STACK_DIR / "redis" / "redis.conf",
+    "app/gunicorn_conf.py": layout.APP_GUNICORN_CONFIG,
+    "postgres_exporter/queries.yml": layout.POSTGRES_EXPORTER_QUERIES,
+}
+
+
+def copy_shipped_files(run_dir: Path) -> None:
+    """Copy every shipped file a component reads into ``run_dir`` (see :data:`RUN_DIR_COPIES`)."""
+    import shutil
+
+    for relative, source in RUN_DIR_COPIES.items():
+        target = Path(run_dir) / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+        target.chmod(0o644)
 
 
 def link_control(run_dir: Path, dependency: str) -> Path:

@@ -38,11 +38,11 @@ def free_ports(count: int, host: str = LOOPBACK) -> list[int]:
 
 
 def is_loopback(host: str) -> bool:
-    """True for 127.0.0.0/8, ::1 and localhost: the only addresses load and faults may target."""
-    if host in ("localhost", "::1", "[::1]"):
-        return True
-    parts = host.split(".")
-    return len(parts) == 4 and parts[0] == "127" and all(p.isdigit() and int(p) < 256 for p in parts)
+    """True for 127.0.0.0/8, ::1, localhost and names /etc/hosts maps to loopback only: the only
+    addresses load and faults may target (one rule for every client: alertdrill.netpolicy)."""
+    from alertdrill.netpolicy import is_loopback_host
+
+    return is_loopback_host(host or "")
 
 
 def is_local_address(host: str) -> bool:

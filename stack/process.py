@@ -70,6 +70,11 @@ class RunningProcess:
         state = _proc_state(self.pid)
         return state not in (None, "Z", "X")
 
+    def exit_status(self) -> int | None:
+        """The exit status, when this process spawned it and it has exited (else None)."""
+        proc = _CHILDREN.get(self.pid)
+        return proc.poll() if proc is not None else None
+
     def is_stopped(self) -> bool:
         """Paused with SIGSTOP (state T)."""
         return self.is_ours() and _proc_state(self.pid) == "T"
@@ -154,7 +159,8 @@ def spawn(spec: ProcessSpec) -> RunningProcess:
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,
-            cwd=spec.cwd,
+            # Never the caller's directory: it may be a private checkout the service's user cannot enter.
+            cwd=spec.cwd or str(Path(spec.log).parent),
             start_new_session=True,
             **kwargs,
         )

@@ -11,7 +11,7 @@ from alertdrill.errors import ConfigError
 from alertdrill.stack.binaries import resolve
 from alertdrill.stack.rendering import load_yaml
 
-__all__ = ["check_rule_files", "rule_file_alerts"]
+__all__ = ["check_rule_files", "promtool_reason", "rule_file_alerts"]
 
 #: promtool checks a rule file in well under a second; this only bounds a hang.
 PROMTOOL_TIMEOUT = 60.0
@@ -25,10 +25,24 @@ def check_rule_files(paths: Sequence[Path]) -> None:
     result = subprocess.run([resolve("promtool"), "check", "rules", *map(str, paths)],
                             capture_output=True, text=True, timeout=PROMTOOL_TIMEOUT)
     if result.returncode != 0:
-        lines = [ln.strip() for ln in (result.stderr + result.stdout).splitlines() if ln.strip()]
-        problems = [ln for ln in lines if not ln.startswith(("Checking ", "SUCCESS")) and ln != "FAILED:"]
-        detail = "; ".join(problems or lines)[:600]
-        raise ConfigError(f"invalid rule file: {detail}; fix it and check with `promtool check rules FILE`")
+        raise ConfigError(f"invalid rule file: {promtool_reason(result.stdout + result.stderr)}; "
+                          "fix it and check with `promtool check rules FILE`")
+
+
+def promtool_reason(output: str) -> str:
+    """promtool's own reasons from ``check rules`` output, each naming its file, once, on one line."""
+    reasons: list[str] = []
+    current = ""
+    for line in (ln.strip() for ln in output.splitlines()):
+        if not line or line in ("FAILED:", "SUCCESS") or line.startswith("SUCCESS:"):
+            continue
+        if line.startswith("Checking "):
+            current = line.removeprefix("Checking ").strip()
+            continue
+        reason = line if not current or current in line else f"{current}: {line}"
+        if reason not in reasons:
+            reasons.append(reason)
+    return "; ".join(reasons)[:600] or "promtool check rules failed without saying why"
 
 
 def rule_file_alerts(paths: Iterable[Path]) -> set[str]:

@@ -11,10 +11,10 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from alertdrill.errors import StackNotRunningError
+from alertdrill.errors import ConfigError, StackNotRunningError
 from alertdrill.stack.process import RunningProcess
 
-__all__ = ["STATE_FILE", "StackInfo", "default_home", "read_state", "write_state"]
+__all__ = ["STATE_FILE", "StackInfo", "check_home", "default_home", "make_home", "read_state", "write_state"]
 
 STATE_FILE = "stack.json"
 
@@ -26,6 +26,45 @@ def default_home() -> Path:
     able to traverse to its data directory, and /root is private.
     """
     return Path(os.environ.get("ALERTDRILL_HOME") or f"/tmp/alertdrill-{os.getuid()}")
+
+
+def _home_source(home: Path) -> str:
+    """How the user named ``home``: the environment variable when it holds that path, else the option."""
+    env = os.environ.get("ALERTDRILL_HOME")
+    if env and Path(env).absolute() == home:
+        return f"ALERTDRILL_HOME={env}"
+    return f"the stack home {home} (--home)"
+
+
+_HOME_FIX = "point it at a directory you can write, or unset it (default /tmp/alertdrill-UID)"
+
+
+def check_home(home: Path | None = None) -> Path:
+    """The stack home (``home`` if given, else :func:`default_home`), absolute; refused with one line
+    when it is a file or lies below one. Creates nothing: ``status`` and ``recover`` only read."""
+    path = (Path(home) if home is not None else default_home()).absolute()
+    source = _home_source(path)
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{source} is a file, not a directory; {_HOME_FIX}")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ConfigError(f"{source} lies below the file {parent}, so it cannot be created; {_HOME_FIX}")
+            break
+    return path
+
+
+def make_home(home: Path) -> None:
+    """Create the stack home (mode 755: the postgres user must traverse it), or one line saying why not."""
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        if home.stat().st_uid == os.geteuid():
+            os.chmod(home, 0o755)
+        probe = home / f".write-probe-{os.getpid()}"
+        probe.mkdir()
+        probe.rmdir()
+    except OSError as exc:
+        raise ConfigError(f"{_home_source(home)} cannot be used ({exc.strerror or exc}); {_HOME_FIX}") from None
 
 
 @dataclass
@@ -93,7 +132,7 @@ def read_state(run_dir: Path) -> StackInfo:
     path = Path(run_dir) / STATE_FILE
     try:
         return StackInfo.from_dict(json.loads(path.read_text()))
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         raise StackNotRunningError(f"no stack in {run_dir}; start one with `alertdrill up`") from None
     except (ValueError, TypeError, KeyError) as exc:
         raise StackNotRunningError(

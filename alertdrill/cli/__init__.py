@@ -24,14 +24,24 @@ DEFAULT_STACK_NAME = "default"
 SUBCOMMANDS = (up, down, status, recover, faults, load, lint, prove, inventory, report, record, init)
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """Usage errors as one line (``alertdrill up: error: ...; see --help``), exit status 2."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}; see `{self.prog} --help`\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _OneLineParser(
         prog="alertdrill", description="Prove that documented alerts fire, are delivered and resolve.")
     parser.add_argument("--name", default=None,
                         help=f"stack name, a directory under --home (env ${SETTINGS['stack_name'].env}, "
                              f"default: {DEFAULT_STACK_NAME})")
     parser.add_argument("--home", type=Path, default=None,
                         help=f"where stacks live (env ${SETTINGS['home'].env}, default: /tmp/alertdrill-UID)")
+    parser.add_argument("--allow-remote", action="store_true", dest="allow_remote_global",
+                        help=f"let clients contact addresses off this machine (env ${SETTINGS['allow_remote'].env}; "
+                             "default: loopback only)")
     sub = parser.add_subparsers(dest="command", required=True)
     for module in SUBCOMMANDS:
         module.register(sub)
@@ -52,6 +62,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parse_args(argv)
+        if args.allow_remote_global or getattr(args, "allow_remote", False):
+            from alertdrill.netpolicy import allow_remote
+
+            allow_remote()  # for every client of this process and the processes it starts
         return int(args.func(args) or 0)
     except StackNotRunningError as exc:
         print(f"alertdrill: {exc}", file=sys.stderr)

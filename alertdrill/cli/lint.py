@@ -36,6 +36,9 @@ def register(subparsers) -> None:
                       help="show this project's policy findings for a rule file that is not the shipped one")
     lint.add_argument("--prometheus-url", metavar="URL",
                       help="the live Prometheus to check against (default: the --name stack's)")
+    lint.add_argument("--allow-remote", action="store_true",
+                      help="let --prometheus-url point off this machine (default: loopback only; "
+                           "env ALERTDRILL_ALLOW_REMOTE=1)")
     lint.add_argument("--alertmanager-config", type=Path, default=layout.ALERTMANAGER_CONFIG, metavar="PATH",
                       help="Alertmanager config to check routing and receivers in (default: the shipped one)")
     lint.add_argument("--runbook-root", type=Path, default=layout.ROOT, metavar="DIR",
@@ -54,9 +57,9 @@ def _prometheus(args: argparse.Namespace):
         client = PrometheusClient(args.prometheus_url)
         client.api("/status/buildinfo")  # unreachable: one ObservationError line naming the URL
         return client, f"live checks against {client.url}"
-    from alertdrill.stack.state import read_state
+    from alertdrill.stack.state import check_home, read_state
 
-    run_dir = args.home / args.name
+    run_dir = check_home(args.home) / args.name
     try:
         client = PrometheusClient(read_state(run_dir).prometheus_url)
         client.api("/status/buildinfo")

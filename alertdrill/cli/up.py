@@ -8,7 +8,7 @@ from typing import Any
 
 from alertdrill.settings import DEFAULT_TIME_SCALE, SETTINGS, resolve_setting
 
-from .common import native_stack, positive_float, stack_timing
+from .common import native_stack, stack_timing
 
 __all__ = ["cmd_up", "register"]
 
@@ -18,7 +18,7 @@ ADDRESS_KEYS = ("prometheus_url", "alertmanager_url", "app_url", "sink_url", "po
 
 def register(subparsers: Any) -> None:
     up = subparsers.add_parser("up", help="start the native stack and wait until every target is healthy")
-    up.add_argument("--time-scale", type=positive_float, default=None,
+    up.add_argument("--time-scale", default=None,
                     help=f"divide rule durations by this factor; 1 = production timing "
                          f"(env ${SETTINGS['time_scale'].env}, default: {DEFAULT_TIME_SCALE:g})")
     up.add_argument("--production-timing", action="store_true",
@@ -30,10 +30,15 @@ def register(subparsers: Any) -> None:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
+    from alertdrill.bounds import check_rules_bounded
+    from alertdrill.catalogue import load_catalogue
     from alertdrill.chaos.recovery import recover_run_dir
 
     rules = resolve_setting("rule_files", option=args.rules)
-    stack = native_stack(args, timing=stack_timing(args), rule_files=list(rules) or None)
+    timing = stack_timing(args)
+    stack = native_stack(args, timing=timing, rule_files=list(rules) or None)
+    stack.check_config()  # promtool's reason first, then the drills' waits (as a test session would run them)
+    check_rules_bounded(rules, timing=timing, catalogue=load_catalogue())
     if stack.is_running():
         stack.start()  # raises StackRunningError with the pids
     for line in recover_run_dir(stack.run_dir):

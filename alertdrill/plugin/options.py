@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from alertdrill.errors import AlertdrillError
+from alertdrill.session_lock import SessionLock
 from alertdrill.settings import SETTINGS, RunSettings, resolve_settings
 
-__all__ = ["MARKERS", "SETTINGS_KEY", "alertdrill_settings", "settings_from_pytest"]
+__all__ = ["MARKERS", "SETTINGS_KEY", "alertdrill_settings", "lock_session", "settings_from_pytest"]
 
 SETTINGS_KEY = pytest.StashKey[RunSettings]()
+LOCKS_KEY = pytest.StashKey[list[SessionLock]]()
 
 #: Markers the drills use; registered here so ``--strict-markers`` works in any repository.
 MARKERS = {
@@ -40,6 +43,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             kwargs.update(action="append", metavar="PATH")
         elif name == "strict_coverage":
             kwargs.update(action=argparse.BooleanOptionalAction)
+        elif name == "allow_remote":
+            kwargs.update(action="store_true")
         else:
             kwargs.update(metavar="PATH" if setting.path else name.split("_")[-1].upper())
         group.addoption(setting.option, help=f"{setting.help} (env {setting.env}; ini {setting.ini})",
@@ -68,18 +73,58 @@ def settings_from_pytest(config: pytest.Config, **explicit: Any) -> RunSettings:
     return resolve_settings(explicit=explicit, options=options, project=_ini_values(config))
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     """Markers; the settings, once: a bad value is a usage error in one line, before anything runs."""
+    from alertdrill.netpolicy import allow_remote
+    from alertdrill.stack.state import check_home
+
     for name, text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
     try:
         settings = settings_from_pytest(config)
+        check_home(settings.home)
     except AlertdrillError as exc:
         raise pytest.UsageError(f"alertdrill: {exc}") from None
     workerinput = getattr(config, "workerinput", None)
     if workerinput:  # an xdist worker: a stack of its own (see alertdrill.plugin.workers)
         settings = dataclasses.replace(settings, stack_name=f"{settings.stack_name}-{workerinput['workerid']}")
     config.stash[SETTINGS_KEY] = settings
+    if settings.allow_remote:
+        allow_remote()  # read by every client, in this process and the ones it starts
+    # Allure empties its results directory while it configures (--clean-alluredir), and an xdist
+    # controller runs no fixture: both take the report directory's lock now, before anything is touched.
+    controller = bool(getattr(config.option, "numprocesses", None)) and not workerinput
+    if getattr(config.option, "clean_alluredir", False) or controller:
+        try:
+            lock_session(config, report_dir=True)
+        except AlertdrillError as exc:
+            raise pytest.UsageError(f"alertdrill: {exc}") from None
+
+
+def lock_session(config: pytest.Config, *, stack: bool = False, report_dir: bool = False) -> None:
+    """Lock the session's stack and/or report directory for this session (StackRunningError naming the
+    session that holds one). Sessions that never use them (unit tests) never lock anything."""
+    from alertdrill.stack.state import check_home, make_home
+
+    settings = config.stash[SETTINGS_KEY]
+    held: list[SessionLock] = config.stash.setdefault(LOCKS_KEY, [])
+    taken = {path for lock in held for path in lock.resources.values()}
+    wanted: dict[str, Path] = {}
+    if stack:
+        home = check_home(settings.home)
+        make_home(home)
+        wanted[f"stack {settings.stack_name!r}"] = home / f"{settings.stack_name}.session.lock"
+    if report_dir and not hasattr(config, "workerinput"):  # an xdist worker: its controller holds it
+        wanted[f"report directory {settings.report_dir}"] = Path(settings.report_dir).absolute() / ".session.lock"
+    wanted = {what: path for what, path in wanted.items() if path not in taken}
+    if wanted:
+        held.append(SessionLock(wanted).acquire())
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for lock in config.stash.get(LOCKS_KEY, []):
+        lock.release()
 
 
 @pytest.fixture(scope="session")

@@ -28,9 +28,15 @@ def one_line_errors() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def stack_backend(alertdrill_settings: RunSettings, catalogue: Catalogue) -> Iterator:
-    """The session's stack (native by default), started after reverting what a crashed session left."""
+def stack_backend(alertdrill_settings: RunSettings, catalogue: Catalogue, pytestconfig: pytest.Config) -> Iterator:
+    """The session's stack (native by default), started after reverting what a crashed session left.
+
+    First the session locks the stack and its report directory: a second session on either refuses
+    here, at once, with one line naming the first, before it reverts, stops or deletes anything."""
+    from .options import lock_session
+
     with one_line_errors():
+        lock_session(pytestconfig, stack=True, report_dir=True)
         stack = _start_stack(alertdrill_settings, catalogue)
     try:
         yield stack
@@ -52,6 +58,7 @@ def stack_info(stack_backend):
 
 def _start_stack(settings: RunSettings, catalogue: Catalogue):
     """Build the backend, revert what a crashed run left, then start it (returned started)."""
+    from alertdrill.bounds import check_rules_bounded
     from alertdrill.chaos.recovery import recover_run_dir
     from alertdrill.stack.backends.base import create_backend
     from alertdrill.stack.rendering import StackTiming
@@ -68,6 +75,11 @@ def _start_stack(settings: RunSettings, catalogue: Catalogue):
             rule_overrides=catalogue.rule_overrides,
             owner_pid=os.getpid(),
         )
+    if settings.backend != "external":  # valid rules (promtool's reason), every wait bounded: before anything
+        if hasattr(stack, "check_config"):
+            stack.check_config()
+        check_rules_bounded(settings.rule_files, timing=StackTiming(time_scale=settings.time_scale),
+                            catalogue=catalogue)
     for line in recover_run_dir(stack.run_dir):
         print(f"alertdrill: reverted a fault left by a crashed run: {line}")
     if settings.backend != "external" and stack.run_dir.exists() and not _owner_alive(stack.run_dir):

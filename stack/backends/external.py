@@ -4,8 +4,9 @@ alertdrill starts nothing here, so only the faults that work over a connection (
 faults, app load) can run; service faults raise a FaultInjectError that names the native and compose
 backends. The addresses come from a YAML or JSON file, or from ``ALERTDRILL_EXTERNAL_<KEY>``
 environment variables (a key in the file wins over the environment: explicit beats ambient).
-Validation checks shape and required keys only; which hosts load and faults may target is enforced
-where the load and the faults run.
+Validation checks shape and required keys, and that every address is on this machine unless remote
+traffic is allowed (``--allow-remote`` / ``ALERTDRILL_ALLOW_REMOTE=1``, see alertdrill.netpolicy);
+which hosts load and faults may target is enforced where the load and the faults run.
 
     prometheus_url: http://prometheus.internal:9090
     alertmanager_url: http://alertmanager.internal:9093
@@ -30,8 +31,9 @@ import requests
 import yaml
 
 from alertdrill.errors import ConfigError, StackStartError
+from alertdrill.netpolicy import remote_allowed, require_local
 from alertdrill.stack.backends.base import ProcesslessControl
-from alertdrill.stack.state import StackInfo, default_home, write_state
+from alertdrill.stack.state import StackInfo, check_home, write_state
 from alertdrill.waiting import poll_until
 
 __all__ = ["ENV_CONFIG_FILE", "ENV_PREFIX", "OPTIONAL_KEYS", "REQUIRED_KEYS", "ExternalStack", "load_external"]
@@ -65,7 +67,8 @@ def load_external(path: str | Path | None = None, *, environ: Mapping[str, str] 
     path = path or environ.get(ENV_CONFIG_FILE) or None
     if path is not None:
         raw.update(_read_file(Path(path)))
-    return _stack_info(raw, home=home, source=str(path) if path else f"{ENV_PREFIX}* variables")
+    return _stack_info(raw, home=home, source=str(path) if path else f"{ENV_PREFIX}* variables",
+                       allow_remote=remote_allowed(environ))
 
 
 def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
@@ -98,7 +101,7 @@ def _read_file(path: Path) -> dict[str, Any]:
     return data
 
 
-def _stack_info(raw: Mapping[str, Any], *, home: Path | None, source: str) -> StackInfo:
+def _stack_info(raw: Mapping[str, Any], *, home: Path | None, source: str, allow_remote: bool) -> StackInfo:
     unknown = sorted(set(raw) - set(REQUIRED_KEYS) - set(OPTIONAL_KEYS))
     if unknown:
         raise ConfigError(f"external stack ({source}): unknown key(s) {', '.join(unknown)}; "
@@ -116,11 +119,13 @@ def _stack_info(raw: Mapping[str, Any], *, home: Path | None, source: str) -> St
     for key in _DSN_KEYS:
         _check_url(key, values[key], ("postgresql", "postgres"), source)
     _check_url("redis_url", values["redis_url"], ("redis", "rediss"), source)
+    for key in (*_HTTP_KEYS, *_DSN_KEYS, "redis_url"):
+        require_local(values[key], what=f"external stack ({source}): {key}", allowed=allow_remote)
     name = values.get("name", "external")
     if "/" in name or name.startswith("."):
         raise ConfigError(f"external stack ({source}): name {name!r} must be a plain directory name, e.g. 'staging'")
     time_scale = _positive(values.get("time_scale", "1"), source)
-    run_dir = (home or default_home()) / name
+    run_dir = check_home(home) / name
     return StackInfo(
         name=name,
         run_dir=str(run_dir),
@@ -158,14 +163,13 @@ def _check_url(key: str, value: str, schemes: tuple[str, ...], source: str) -> N
 
 
 def _positive(raw: str, source: str) -> float:
+    from alertdrill.settings import SETTINGS
+
     try:
-        value = float(raw)
+        return SETTINGS["time_scale"].convert(raw)  # finite, > 0 and bounded, like --time-scale
     except ValueError:
-        value = 0.0
-    if value <= 0:
-        raise ConfigError(f"external stack ({source}): time_scale {raw!r} must be a number > 0; "
-                          "use 1 unless that stack's rules are scaled")
-    return value
+        raise ConfigError(f"external stack ({source}): time_scale {raw!r} must be a number > 0 and at most "
+                          f"3600; use 1 unless that stack's rules are scaled") from None
 
 
 def _ports(values: Mapping[str, str]) -> dict[str, int]:
@@ -216,9 +220,15 @@ class ExternalStack(ProcesslessControl):
             url = getattr(info, key) + suffix
             last: list[str] = ["not tried"]
 
-            def probe(url: str = url, last: list[str] = last) -> bool:
+            def probe(url: str = url, last: list[str] = last, key: str = key) -> bool:
                 try:
                     status = requests.get(url, timeout=2).status_code
+                except requests.ConnectionError as exc:
+                    if "refused" in str(exc).lower():  # nothing listens there: waiting will not change that
+                        raise StackStartError(f"external stack: {key.removesuffix('_url')} at {url} refused the "
+                                              "connection; check the URL and that the service runs") from exc
+                    last[0] = type(exc).__name__
+                    return False
                 except requests.RequestException as exc:
                     last[0] = type(exc).__name__
                     return False

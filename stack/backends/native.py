@@ -30,6 +30,7 @@ from alertdrill.stack.components import (
     COMPONENTS,
     SCRAPE_JOBS,
     Addresses,
+    copy_shipped_files,
     readiness_check,
     specs,
 )
@@ -44,7 +45,7 @@ from alertdrill.stack.rendering import (
     render_rules,
 )
 from alertdrill.stack.rulefiles import check_rule_files
-from alertdrill.stack.state import STATE_FILE, StackInfo, default_home, read_state, write_state
+from alertdrill.stack.state import STATE_FILE, StackInfo, check_home, make_home, read_state, write_state
 from alertdrill.stack.timescale import Difference, RuleTiming
 from alertdrill.waiting import poll_until
 
@@ -77,7 +78,7 @@ class NativeStack:
         if startup_timeout <= 0:
             raise ConfigError(f"startup timeout must be > 0 s, got {startup_timeout!r}")
         self.name = name
-        self.home = Path(home) if home else default_home()
+        self.home = check_home(home)
         self.run_dir = self.home / name
         self.timing = timing or StackTiming()
         self.rule_files = [Path(p) for p in (rule_files or layout.shipped_rule_files())]
@@ -108,18 +109,40 @@ class NativeStack:
         began = time.monotonic()
         for key in ("initdb", "postgres", "redis-server", "alertmanager", "postgres_exporter", "redis_exporter",
                     "prometheus", "promtool"):
-            resolve(key)  # a missing binary fails before anything starts
+            resolve(key)  # a missing or wrong binary fails before anything starts
+        self.check_config()
         self._claim_run_dir()
         try:
             with ports_claimed():  # until every component listens on the ports it was given
                 info = self._start_components()
             self._wait_monitoring_healthy(info, deadline=began + self.startup_timeout)
-        except BaseException:
+        except BaseException as exc:
+            if isinstance(exc, StackStartError):
+                self._keep_logs()
             self.stop()
             raise
         info.startup_seconds = round(time.monotonic() - began, 2)
         write_state(info)
         return info
+
+    def check_config(self) -> None:
+        """What can be refused before a process starts: the rule files, with promtool's reason, and one
+        alert name in two groups (a drill could not tell which fired). (Waits that drills would make are
+        bounded by their callers: alertdrill.bounds.check_rules_bounded.)"""
+        check_rule_files(self.rule_files)
+        refuse_duplicates(self.rule_files)
+
+    @property
+    def kept_logs_dir(self) -> Path:
+        """Where the logs of a failed start are kept (the run directory itself is removed)."""
+        return self.home / f"{self.name}.failed-logs"
+
+    def _keep_logs(self) -> None:
+        logs = self.run_dir / "logs"
+        if logs.is_dir():
+            shutil.rmtree(self.kept_logs_dir, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                shutil.copytree(logs, self.kept_logs_dir)
 
     def stop(self) -> None:
         """Stop every component (newest first), then remove the run directory. Idempotent."""
@@ -231,8 +254,8 @@ class NativeStack:
                     "stop it with `alertdrill down` or pick another --name"
                 )
         shutil.rmtree(self.run_dir, ignore_errors=True)
-        self.home.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.home, 0o755)  # the postgres user must traverse to its data directory
+        shutil.rmtree(self.kept_logs_dir, ignore_errors=True)
+        make_home(self.home)  # mode 755: the postgres user traverses it
         self.run_dir.mkdir()
         os.chmod(self.run_dir, 0o755)
 
@@ -242,6 +265,7 @@ class NativeStack:
         for sub in ("logs", "redis", "sink", "alertmanager/data", "prometheus/data", "app", "faults", "links"):
             (run / sub).mkdir(parents=True, exist_ok=True)
         _reset_dir(run / "app" / "metrics")
+        copy_shipped_files(run)
         differences = self._render_configs(addr)
         resend = format_duration(max(1.0, 60.0 / self.timing.time_scale))
         lookback = self.timing.lookback_delta()
@@ -283,8 +307,6 @@ class NativeStack:
 
     def _render_configs(self, addr: Addresses) -> list[Difference]:
         run = self.run_dir
-        check_rule_files(self.rule_files)
-        refuse_duplicates(self.rule_files)  # one alert name in two groups: a drill could not tell which fired
         rule_diffs = render_rules(self.rule_files, run / "prometheus" / "rules", timing=self.timing,
                                   overrides=self.rule_overrides)
         targets = {job: addr.address(component) for job, component in SCRAPE_JOBS.items()}
@@ -332,10 +354,15 @@ class NativeStack:
                                    accept=lambda s: s in ("ready", "exited"))
             if ok and state == "ready":
                 continue
-            what = "exited during start-up" if state == "exited" else f"not ready in time ({check.description})"
-            raise StackStartError(
-                f"{name} {what}; last error: {last[0]}; log {proc.spec.log}:\n{log_tail(proc.spec.log)}"
-            )
+            kept = self.kept_logs_dir / Path(proc.spec.log).name
+            if state == "exited":
+                code = proc.exit_status()
+                status = f"exit status {code}" if code is not None else "exit status unknown"
+                what = (f"exited during start-up ({status}) before serving {check.description}; "
+                        f"check that {proc.spec.argv[0]} is {name} and that its log says why")
+            else:
+                what = f"not ready within {self.startup_timeout:g}s ({check.description}; last error: {last[0]})"
+            raise StackStartError(f"{name} {what}; log kept at {kept}:\n{log_tail(proc.spec.log)}")
 
     def _wait_monitoring_healthy(self, info: StackInfo, *, deadline: float) -> None:
         """Every target up, every rule group evaluated, exporters connected to their services."""
@@ -353,7 +380,7 @@ class NativeStack:
         if not ok:
             raise StackStartError(
                 f"the stack did not become healthy within {self.startup_timeout:g}s: {last[0]}; "
-                f"logs are in {Path(info.run_dir) / 'logs'}:\n{log_tail(info.processes['prometheus'].spec.log)}"
+                f"logs kept in {self.kept_logs_dir}:\n{log_tail(info.processes['prometheus'].spec.log)}"
             )
 
 

@@ -95,13 +95,16 @@ def test_private_home_is_refused_with_the_fix(tmp_path):
 
 def test_component_that_fails_shows_its_log_and_stops_the_rest(tmp_path, home):
     broken = tmp_path / "prometheus"
-    broken.write_text("#!/bin/sh\necho 'err: simulated bad flag' >&2\nexit 3\n")
+    broken.write_text("#!/bin/sh\n[ \"$1\" = --version ] && echo 'prometheus, version 0' && exit 0\n"
+                      "echo 'err: simulated bad flag' >&2\nexit 3\n")
     broken.chmod(0o755)
     result = _cli("--home", str(home), "--name", "broken", "up",
                   env={"ALERTDRILL_PROMETHEUS_BIN": str(broken)})
     assert result.returncode == 2
-    assert "prometheus exited during start-up" in result.stderr
-    assert "simulated bad flag" in result.stderr
+    assert "prometheus exited during start-up (exit status 3)" in result.stderr
+    assert "simulated bad flag" in result.stderr and "last error: None" not in result.stderr
+    kept = home / "broken.failed-logs" / "prometheus.log"
+    assert f"log kept at {kept}" in result.stderr and "simulated bad flag" in kept.read_text()
     assert not (home / "broken").exists()
     leftover = subprocess.run(["pgrep", "-f", str(home / "broken")], capture_output=True, text=True)
     assert leftover.stdout.strip() == ""

@@ -68,9 +68,11 @@ def test_every_locustfile_loads_in_locust():
     ({"profile": "nope"}, "unknown load profile 'nope'; choose one of: bench, spike, steady, write_ledger"),
     ({"parameters": {"path": "/x"}}, "profile 'steady' does not accept parameter(s) path (accepted: none)"),
     ({"target": "http://10.0.0.5:8080"}, "load target 'http://10.0.0.5:8080' is not a loopback address: "
-     "alertdrill only sends load to the stack on this machine (127.0.0.0/8, ::1, localhost)"),
+     "alertdrill only sends load to the stack on this machine (127.0.0.0/8, ::1, localhost) unless --allow-remote is "
+     "given"),
     ({"target": "http://example.com"}, "load target 'http://example.com' is not a loopback address: "
-     "alertdrill only sends load to the stack on this machine (127.0.0.0/8, ::1, localhost)"),
+     "alertdrill only sends load to the stack on this machine (127.0.0.0/8, ::1, localhost) unless --allow-remote is "
+     "given"),
     ({"target": "127.0.0.1:8080"}, "load target '127.0.0.1:8080' is not an http(s) URL like http://127.0.0.1:8080"),
 ])
 def test_bad_options_are_one_line_errors_naming_the_value(kwargs, message):

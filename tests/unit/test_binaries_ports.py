@@ -20,7 +20,7 @@ def test_first_existing_candidate_wins(tmp_path, monkeypatch):
 
 def test_environment_override(tmp_path, monkeypatch):
     exe = tmp_path / "my-redis"
-    exe.write_text("#!/bin/sh\n")
+    exe.write_text("#!/bin/sh\necho 'Redis server v=7.0.15'\n")
     exe.chmod(0o755)
     monkeypatch.setenv("ALERTDRILL_REDIS_SERVER_BIN", str(exe))
     assert resolve("redis-server") == str(exe)
@@ -62,3 +62,10 @@ def test_busy_port_is_never_picked():
                                      ("example.com", False), ("127.0.0.256", False)])
 def test_is_loopback(host, ok):
     assert is_loopback(host) is ok
+
+
+def test_override_that_is_another_program_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("ALERTDRILL_PROMETHEUS_BIN", "/bin/sleep")
+    with pytest.raises(BinaryNotFoundError, match=r"ALERTDRILL_PROMETHEUS_BIN='/bin/sleep' is not prometheus: "
+                                                  r"`sleep --version` printed 'sleep \(GNU coreutils\)"):
+        resolve("prometheus")

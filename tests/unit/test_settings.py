@@ -30,8 +30,8 @@ def test_zero_and_false_are_values_not_unset():
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
-    ({"option": 0}, "--time-scale 0 must be > 0"),
-    ({"environ": {"ALERTDRILL_TIME_SCALE": "0"}}, "ALERTDRILL_TIME_SCALE '0' must be > 0"),
+    ({"option": 0}, "--time-scale 0 must be a number > 0 and at most 3600"),
+    ({"environ": {"ALERTDRILL_TIME_SCALE": "0"}}, "ALERTDRILL_TIME_SCALE '0' must be a number > 0"),
     ({"environ": {"ALERTDRILL_TIME_SCALE": "fast"}}, "ALERTDRILL_TIME_SCALE 'fast' is not a valid time scale"),
 ])
 def test_a_bad_value_at_any_level_is_one_line_naming_its_source(kwargs, message):
