@@ -114,6 +114,9 @@ class _Writer:
 
 @events.init.add_listener
 def _on_init(environment: Environment, **_: Any) -> None:
+    # gevent's loop clock has not moved since the hub was made at import; Locust's --run-time timer,
+    # armed next, would count the import time (seconds on a busy machine) as run time and stop early.
+    gevent.get_hub().loop.update_now()
     runner = environment.runner
     if isinstance(runner, WorkerRunner):
         @events.report_to_master.add_listener

@@ -67,6 +67,27 @@ def check_no_write_lost(load, stack_info, result: DrillResult) -> None:
     report.raise_for_loss()
 
 
+def _unfireable(scenario: Scenario, blocked, observers: Observers, stack_info) -> DrillResult:
+    """The failed result of a drill not run because ``alertdrill prove`` showed its rule cannot fire:
+    the rule's diagnosis (finding kind, evidence, fix) first, then prove's reason and evidence."""
+    import time
+
+    from alertdrill.diagnosis import diagnose_rule
+    from alertdrill.results import AlertResult
+
+    found = diagnose_rule(blocked.alert, observers.prometheus, scenario=scenario, step="fire")
+    why = (f"alertdrill prove: {blocked.title} cannot fire: {blocked.reason} "
+           f"(no drill run; evidence: {'; '.join(blocked.evidence) or 'none'})")
+    text = f"{found.text()}\n{why}" if found.causes else why
+    cause = found.one_line() if found.causes else f"cannot fire: {blocked.reason}"
+    now = time.time()
+    alerts = [AlertResult(a.name, dict(a.labels), a.receiver, status="failed", diagnosis=text, cause=cause)
+              for a in scenario.alerts]
+    return DrillResult(scenario=scenario.id, component=scenario.component, fault=scenario.fault.kind,
+                       params=dict(scenario.fault.params), alerts=alerts, started=now, ended=now, status="failed",
+                       diagnosis=text, stack=stack_info.name, stack_startup_seconds=stack_info.startup_seconds)
+
+
 @pytest.fixture
 def drill(scenario: Scenario, faults, observers: Observers, coverage, drill_results: list, stack_info,
           steady_load, alertdrill_settings: RunSettings, session_quiet_timeout: float,
@@ -85,9 +106,6 @@ def drill(scenario: Scenario, faults, observers: Observers, coverage, drill_resu
     from .scenarios import PROOFS_KEY
 
     blocked = blocking_proof(scenario.alert_names(), pytestconfig.stash.get(PROOFS_KEY, []))
-    if blocked is not None:
-        pytest.fail(f"alertdrill prove: {blocked.title} cannot fire: {blocked.reason} "
-                    f"(no drill run; evidence: {'; '.join(blocked.evidence) or 'none'})", pytrace=False)
     if scenario.fault.needs_local_stack and not supports_service_faults(faults.backend):
         pytest.skip(f"fault {scenario.fault.kind} controls processes or the app's fault switch; the "
                     f"{faults.backend.backend} backend reaches its stack only over connections "
@@ -97,6 +115,11 @@ def drill(scenario: Scenario, faults, observers: Observers, coverage, drill_resu
     scenario = scenario.with_instance(f"127.0.0.1:{address}" if address else None)
 
     def run() -> DrillResult:
+        if blocked is not None:  # proven unable to fire: no fault is spent on it, the failure says why
+            from alertdrill.errors import ExpectationError
+
+            drill_results.append(_unfireable(scenario, blocked, observers, stack_info))
+            raise ExpectationError(drill_results[-1].diagnosis)
         try:
             result = run_drill(scenario, backend=faults.backend, observers=observers,
                                quiet_timeout=session_quiet_timeout,

@@ -82,8 +82,8 @@ def namespace_hosts(count: int) -> Iterator[list[TestHost]]:
             pair = list(subnet.subnets(new_prefix=30))[index]
             host = TestHost(namespace=f"alertdrill-{tag}-{index}", host_interface=f"adh{tag}{index}"[:15],
                             host_address=str(pair.network_address + 1), address=str(pair.network_address + 2))
+            _ip("netns", "add", host.namespace)  # fails on a name in use: that namespace is not ours to remove
             hosts.append(host)
-            _ip("netns", "add", host.namespace)
             _ip("link", "add", host.host_interface, "type", "veth", "peer", "name", "eth0", "netns", host.namespace)
             _ip("addr", "add", f"{host.host_address}/30", "dev", host.host_interface)
             _ip("link", "set", host.host_interface, "up")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+from datetime import datetime
 
 import pytest
 
@@ -136,3 +138,35 @@ def test_spike_ramps_holds_the_peak_and_falls_back():
     assert users[peak_end:] == sorted(users[peak_end:], reverse=True)
     assert spike_users(10, run_time=10, peak=20) is None
     assert spike_users(0, run_time=5, peak=1) == 1
+
+
+SLOW_IMPORT_LOCUSTFILE = '''
+import time
+from locust import User, constant, task
+import alertdrill.locustfiles.collect  # noqa: F401
+t0 = time.perf_counter()
+while time.perf_counter() - t0 < 2.0:  # a slow import (CPU), as on a busy machine
+    pass
+class Idle(User):
+    wait_time = constant(1)
+    @task
+    def idle(self):
+        pass
+'''
+
+
+def test_a_slow_start_does_not_eat_into_the_run_time(tmp_path):
+    """gevent's loop clock stands still while Locust imports; the run-time timer must start from now."""
+    locustfile = tmp_path / "slow_import.py"
+    locustfile.write_text(SLOW_IMPORT_LOCUSTFILE)
+    done = subprocess.run(["timeout", "-s", "KILL", "40s", sys.executable, "-m", "locust", "-f", str(locustfile),
+                           "--headless", "-u", "1", "-r", "1", "-t", "3s", "--only-summary"],
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    stamps = {}
+    for line in done.stderr.splitlines():
+        found = re.match(r"\[(\S+ \S+)\].*(Run time limit set|--run-time limit reached)", line)
+        if found:
+            stamps[found.group(2)] = datetime.strptime(found.group(1), "%Y-%m-%d %H:%M:%S,%f")
+    assert len(stamps) == 2, done.stderr[-2000:]
+    ran = (stamps["--run-time limit reached"] - stamps["Run time limit set"]).total_seconds()
+    assert ran >= 2.9, f"a 3 s run stopped after {ran:.3f} s"
