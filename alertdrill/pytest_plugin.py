@@ -46,6 +46,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "--external-config or ALERTDRILL_EXTERNAL_* variables and skips service faults")
     group.addoption("--external-config", default=None, metavar="PATH",
                     help="YAML/JSON file with the external stack's URLs and DSNs")
+    group.addoption("--compose-images", default=None, choices=("local", "upstream"),
+                    help="compose backend: `local` stand-ins built from Debian packages (default; no registry "
+                         "needed) or the `upstream` images docker-compose.yml pins (env ALERTDRILL_COMPOSE_IMAGES)")
     group.addoption("--report-dir", default=None, metavar="DIR",
                     help="where the summary and artifacts go (env ALERTDRILL_REPORT_DIR, default reports)")
     group.addoption("--record", default=None, metavar="DIR",
@@ -68,6 +71,7 @@ def _settings(config: pytest.Config) -> RunSettings:
         record_dir=Path(record) if record else None,
         backend=config.getoption("--backend") or os.environ.get("ALERTDRILL_BACKEND") or "native",
         external_config=config.getoption("--external-config") or os.environ.get("ALERTDRILL_EXTERNAL_CONFIG"),
+        compose_images=config.getoption("--compose-images") or os.environ.get("ALERTDRILL_COMPOSE_IMAGES") or "local",
     )
 
 
@@ -86,16 +90,32 @@ def catalogue(alertdrill_settings: RunSettings) -> Catalogue:
 
 @pytest.fixture(scope="session")
 def stack_backend(alertdrill_settings: RunSettings, catalogue: Catalogue) -> Iterator:
-    """The session's stack (native by default), started after reverting what a crashed session left."""
-    with _one_line_errors():
-        stack = _start_stack(alertdrill_settings, catalogue)
-    try:
-        yield stack
-    finally:
-        stack.stop()
+    """The session's stack (native by default), started after reverting what a crashed session left.
+
+    The compose backend also gets its engine (the one that answers, else a private dockerd stopped at
+    the end) and, unless ``--compose-images upstream``, the local stand-in images.
+    """
+    with contextlib.ExitStack() as resources:
+        with _one_line_errors():
+            stack = _start_stack(alertdrill_settings, catalogue, resources)
+        try:
+            yield stack
+        finally:
+            stack.stop()
 
 
-def _start_stack(settings: RunSettings, catalogue: Catalogue):
+def _compose_resources(settings: RunSettings, resources: contextlib.ExitStack) -> dict:
+    from alertdrill.stack.engine.compose_cli import compose_command
+    from alertdrill.stack.engine.daemon import provide_engine
+    from alertdrill.stack.engine.images import build_images
+
+    compose_command()  # a missing Compose is one line, before an engine starts or an image is built
+    engine = resources.enter_context(provide_engine())
+    images = build_images(engine) if settings.compose_images == "local" else None
+    return {"engine": engine, "images": images}
+
+
+def _start_stack(settings: RunSettings, catalogue: Catalogue, resources: contextlib.ExitStack):
     """Build the backend, revert what a crashed run left, then start it (returned started)."""
     from alertdrill.chaos.recovery import recover_run_dir
     from alertdrill.stack.backends.base import create_backend
@@ -104,6 +124,7 @@ def _start_stack(settings: RunSettings, catalogue: Catalogue):
     if settings.backend == "external":
         stack = create_backend("external", external_config=settings.external_config, home=settings.home)
     else:
+        extra = _compose_resources(settings, resources) if settings.backend == "compose" else {}
         stack = create_backend(
             settings.backend,
             name=settings.stack_name,
@@ -112,6 +133,7 @@ def _start_stack(settings: RunSettings, catalogue: Catalogue):
             rule_files=list(settings.rule_files) or None,
             rule_overrides=catalogue.rule_overrides,
             owner_pid=os.getpid(),
+            **extra,
         )
     for line in recover_run_dir(stack.run_dir):
         print(f"alertdrill: reverted a fault left by a crashed run: {line}")

@@ -42,5 +42,8 @@ class RunSettings:
     report_dir: Path = Path("reports")
     backend: str = "native"
     external_config: str | None = None
+    #: The compose backend's images: ``local`` stand-ins built from Debian packages (no registry needed),
+    #: or the ``upstream`` images docker-compose.yml pins.
+    compose_images: str = "local"
     #: Where a promtool replay of every passed drill goes (``--record``); None: nothing is recorded.
     record_dir: Path | None = None

@@ -13,11 +13,11 @@ from collections.abc import Sequence
 
 from alertdrill.errors import AlertdrillError, StackNotRunningError
 
-from . import down, lint, load, record, recover, report, status, up
+from . import down, images, lint, load, record, recover, report, status, up
 
 __all__ = ["build_parser", "main"]
 
-SUBCOMMANDS = (up, down, status, recover, load, lint, report, record)
+SUBCOMMANDS = (up, down, status, recover, load, lint, report, record, images)
 
 
 def build_parser() -> argparse.ArgumentParser:
