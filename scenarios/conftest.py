@@ -108,9 +108,18 @@ def check_no_write_lost(load, stack_info, result: DrillResult) -> None:
     report.raise_for_loss()
 
 
+@pytest.fixture(scope="session")
+def scrape_instances(observers: Observers) -> dict[str, str]:
+    """Each scraped component's ``instance`` label as the live Prometheus sets it: the stack's own scrape
+    address (127.0.0.1:<port> natively, <service>:<port> on a compose network, an external stack's own)."""
+    from alertdrill.stack.components import SCRAPE_JOBS
+
+    return {SCRAPE_JOBS[t.job]: t.instance for t in observers.prometheus.targets() if t.job in SCRAPE_JOBS}
+
+
 @pytest.fixture
 def drill(scenario: Scenario, faults, observers: Observers, coverage, drill_results, request, stack_info,
-          steady_load):
+          steady_load, scrape_instances):
     """Run the scenario's drill; skip it when the rules under test lack its alerts."""
     missing = sorted(scenario.alert_names() - coverage.rule_alerts)
     if missing:
@@ -123,8 +132,7 @@ def drill(scenario: Scenario, faults, observers: Observers, coverage, drill_resu
                     f"{faults.backend.backend} backend reaches its stack only over connections "
                     "(run it against a native or compose stack)")
 
-    address = stack_info.ports.get(scenario.instance) if scenario.instance else None
-    scenario = scenario.with_instance(f"127.0.0.1:{address}" if address else None)
+    scenario = scenario.with_instance(scrape_instances.get(scenario.instance) if scenario.instance else None)
 
     def run() -> DrillResult:
         def make_fault(s: Scenario):

@@ -24,11 +24,13 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tarfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 
 import docker.errors
@@ -58,10 +60,15 @@ PG_MAJOR = "15"
 BASE_PACKAGES = tuple(sorted({
     f"postgresql-{PG_MAJOR}", "redis-server", "prometheus", "prometheus-alertmanager",
     "prometheus-postgres-exporter", "prometheus-redis-exporter",
-    "python3", "python-is-python3", "python3-flask", "python3-gunicorn", "python3-prometheus-client",
-    "python3-psycopg", "python3-psycopg-pool", "python3-redis", "python3-requests", "python3-yaml",
-    "wget",
+    "python3", "python-is-python3", "wget",
 }))
+#: What the API, the sink and the link proxies import. Debian's versions are too old for them (psycopg-pool
+#: 3.1 has no ``check``), so the API image gets the versions this project's own environment runs, which
+#: is what the native stack's API runs (pip from PyPI, cp311 wheels for Debian's Python 3.11).
+APP_REQUIREMENTS = ("flask", "gunicorn", "prometheus-client", "psycopg", "psycopg-binary", "psycopg-pool", "redis",
+                    "requests")
+#: redis-py needs it below Python 3.11.3 (bookworm has 3.11.2); the installing interpreter may be newer.
+_EXTRA_REQUIREMENTS = ("async-timeout>=4.0.3",)
 #: Bump when the preparation below changes: it is part of the cache key.
 PREPARATION_VERSION = 1
 APP_UID = 10001
@@ -117,7 +124,7 @@ class StandIn:
     def dockerfile(self, base: str) -> str:
         lines = [f"FROM {base}"]
         if self.with_source:
-            lines.append("COPY src /opt/alertdrill/src")
+            lines += ["COPY site /opt/alertdrill/site", "COPY src /opt/alertdrill/src"]
         lines += [f"ENV {k}={v}" for k, v in self.env.items()]
         lines += [f"USER {self.user}", f"WORKDIR {self.workdir}", f"STOPSIGNAL {self.stopsignal}",
                   f"LABEL io.alertdrill.stand-in={self.role}"]
@@ -141,7 +148,8 @@ STAND_INS = {s.role: s for s in (
     StandIn("postgres_exporter", "nobody", ("/usr/bin/prometheus-postgres-exporter",)),
     StandIn("redis_exporter", "nobody", ("/usr/bin/prometheus-redis-exporter",)),
     StandIn("app", "alertdrill", (), (), "/var/lib/alertdrill",
-            {"PYTHONPATH": "/opt/alertdrill/src", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1"},
+            {"PYTHONPATH": "/opt/alertdrill/src:/opt/alertdrill/site", "PYTHONDONTWRITEBYTECODE": "1",
+             "PYTHONUNBUFFERED": "1"},
             with_source=True),
 )}
 #: Which stand-in each compose service runs (the API's helpers share its image, as upstream).
@@ -207,6 +215,33 @@ def _source_key(root: Path) -> str:
     for path, name in _source_files(root):
         digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:12]
+
+
+def app_requirements() -> tuple[str, ...]:
+    """APP_REQUIREMENTS pinned to the versions installed here (unpinned where one is missing)."""
+    pins = []
+    for name in APP_REQUIREMENTS:
+        try:
+            pins.append(f"{name}=={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            pins.append(name)
+    return (*pins, *_EXTRA_REQUIREMENTS)
+
+
+def app_site(cache: Path, *, log=print) -> Path:
+    """The API's Python packages, installed once into ``cache`` (keyed by the pins) for the API image."""
+    requirements = app_requirements()
+    site = cache / f"site-{hashlib.sha256(json.dumps(requirements).encode()).hexdigest()[:12]}"
+    if site.is_dir():
+        return site
+    partial = site.with_name(site.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    log(f"alertdrill: installing the API's Python packages for its image: {' '.join(requirements)}")
+    _run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
+          "--only-binary=:all:", "--target", str(partial), *requirements], "pip install of the API's packages",
+         timeout=600)
+    partial.replace(site)
+    return site
 
 
 @contextmanager
@@ -280,7 +315,8 @@ def build_images(engine: Engine, *, cache: Path | None = None, project_root: Pat
                     client.api.import_image_from_file(str(tarball), repository="alertdrill-base", tag=key)
                 except (docker.errors.APIError, requests.RequestException) as exc:
                     raise StackStartError(f"docker import of {tarball} failed: {exc}") from exc
-            tags = {role: _thin_image(client, stand_in, base, root) for role, stand_in in STAND_INS.items()}
+            site = app_site(cache, log=log)
+            tags = {role: _thin_image(client, stand_in, base, root, site) for role, stand_in in STAND_INS.items()}
     finally:
         client.close()
     return ImageSet({service: tags[role] for service, role in IMAGE_SERVICES.items()},
@@ -297,11 +333,11 @@ def _has_image(client, tag: str) -> bool:
     return True
 
 
-def _thin_image(client, stand_in: StandIn, base: str, root: Path) -> str:
+def _thin_image(client, stand_in: StandIn, base: str, root: Path, site: Path) -> str:
     dockerfile = stand_in.dockerfile(base)
     digest = hashlib.sha256(dockerfile.encode())
     if stand_in.with_source:
-        digest.update(_source_key(root).encode())
+        digest.update(_source_key(root).encode() + site.name.encode())
     tag = f"alertdrill-{stand_in.role.replace('_', '-')}:standin-{digest.hexdigest()[:12]}"
     if _has_image(client, tag):
         return tag
@@ -312,6 +348,7 @@ def _thin_image(client, stand_in: StandIn, base: str, root: Path) -> str:
         info.size = len(data)
         tar.addfile(info, io.BytesIO(data))
         if stand_in.with_source:
+            tar.add(str(site), arcname="site")
             for path, name in _source_files(root):
                 tar.add(str(path), arcname=name)
     context.seek(0)

@@ -41,7 +41,7 @@ from alertdrill.stack.state import read_state
 
 REPO = layout.STACK_DIR.parent
 #: One drill of each kind the issue names: a service stop, a Postgres fault, a Redis fault.
-DRILLS = ("postgres-down", "postgres-connections-warning", "redis-out-of-memory")
+DRILLS = ("redis-down", "postgres-connections-warning", "redis-out-of-memory")
 PYTEST_TIMEOUT = 900  # the inner run: compose up, three drills under load, down
 
 
