@@ -22,6 +22,8 @@ from alertdrill.errors import ConfigError, FaultInjectError, ForeignTargetError,
 from alertdrill.stack.backends.base import Backend, supports_service_faults
 from alertdrill.stack.backends.compose import COMPOSE_FILE, SERVICES, ComposeStack, port_variable
 from alertdrill.stack.components import LINKS, link_control
+from alertdrill.stack.engine.compose_cli import compose_command
+from alertdrill.stack.engine.images import IMAGE_SERVICES, ImageSet, image_variable
 from alertdrill.stack.rendering import StackTiming
 from alertdrill.stack.state import read_state
 from alertdrill.waiting import poll_until
@@ -67,7 +69,7 @@ def test_start_runs_compose_with_rendered_configs_and_stop_tears_down(tmp_path, 
     stack = _stack(tmp_path, client, runner, startup_timeout=10)
     with stack as info:
         argv, env = runner.calls[0]
-        assert argv[:2] == ["docker", "compose"] and argv[argv.index("-p") + 1] == PROJECT
+        assert tuple(argv[:len(compose_command())]) == compose_command() and argv[argv.index("-p") + 1] == PROJECT
         assert argv[argv.index("-f") + 1].endswith("docker-compose.yml")
         assert argv[-4:] == ["up", "-d", "--build", "--remove-orphans"]
         assert env["ALERTDRILL_COMPOSE_PROJECT"] == PROJECT
@@ -76,12 +78,13 @@ def test_start_runs_compose_with_rendered_configs_and_stop_tears_down(tmp_path, 
         assert info.prometheus_url == f"http://127.0.0.1:{info.ports['prometheus']}"
         assert info.postgres_dsn.startswith(f"postgresql://postgres@127.0.0.1:{info.ports['postgres']}/alertdrill")
         assert info.backend == "compose" and info.processes == {}
-        prom = yaml.safe_load(Path(env["ALERTDRILL_PROMETHEUS_CONFIG"]).read_text())
+        prom_dir = Path(env["ALERTDRILL_PROMETHEUS_CONFIG_DIR"])
+        prom = yaml.safe_load((prom_dir / env["ALERTDRILL_PROMETHEUS_CONFIG_NAME"]).read_text())
         targets = {job["job_name"]: job["static_configs"][0]["targets"] for job in prom["scrape_configs"]}
         assert targets["postgres"] == ["postgres_exporter:9187"]
         assert prom["global"]["scrape_interval"] == "1s"
         assert prom["rule_files"] == ["/etc/prometheus/rules/*.yml"]
-        assert sorted(p.name for p in Path(env["ALERTDRILL_PROMETHEUS_RULES"]).glob("*.yml"))
+        assert sorted(p.name for p in (prom_dir / "rules").glob("*.yml"))  # /etc/prometheus/rules in the container
         am = yaml.safe_load(Path(env["ALERTDRILL_ALERTMANAGER_CONFIG"]).read_text())
         assert {h["url"] for r in am["receivers"] for h in r["webhook_configs"]} == {
             "http://sink:9095/critical", "http://sink:9095/warning"}
@@ -139,7 +142,7 @@ def test_compose_failure_and_missing_docker_cli(tmp_path, client):
     def missing(argv, **kwargs):
         raise FileNotFoundError("docker")
 
-    with pytest.raises(StackStartError, match="the `docker` command is not installed") as err:
+    with pytest.raises(StackStartError, match="is not installed; install Docker Compose v2") as err:
         _stack(tmp_path, client, missing).start()
     assert any("cleaning up also failed" in note for note in getattr(err.value, "__notes__", []))
 
@@ -267,8 +270,9 @@ def _interpolate(text: str, env: dict[str, str]) -> str:
 
 def test_the_backend_sets_every_variable_the_compose_file_reads(tmp_path, fake, client):
     read = set(_VAR.findall(COMPOSE_FILE.read_text()))
-    names = {name for name, _ in read} - {"ALERTDRILL_IMAGE_TAG"}  # the one left to the user
-    stack = _stack(tmp_path, client, _compose_up(fake))
+    names = {name for name, _ in read} - {image_variable("grafana")}  # Grafana is the user's (profile grafana)
+    images = ImageSet({service: f"alertdrill-{service}:standin-x" for service in IMAGE_SERVICES})
+    stack = _stack(tmp_path, client, _compose_up(fake), images=images)
     with stack:
         env = stack.compose_environment()
     assert sorted(names - set(env)) == []
@@ -369,3 +373,32 @@ def test_network_faults_reach_the_link_containers(linked_redis):
         evidence = slow.wait_until_proven(timeout=10)
         assert evidence.facts["through_link_seconds"] >= 0.25
     assert not link_control(stack.run_dir, "redis").exists()
+
+
+def test_stand_in_images_are_never_built_or_pulled(tmp_path, fake, client):
+    runner = _compose_up(fake)
+    images = ImageSet({service: f"alertdrill-{service}:standin-x" for service in IMAGE_SERVICES})
+    with _stack(tmp_path, client, runner, images=images):
+        argv, env = runner.calls[0]
+        assert argv[-6:] == ["up", "-d", "--no-build", "--pull", "never", "--remove-orphans"]
+        for service in IMAGE_SERVICES:
+            assert env[image_variable(service)] == f"alertdrill-{service}:standin-x"
+
+
+def test_missing_compose_is_one_line_and_leaves_no_state_file(tmp_path, client, monkeypatch):
+    import importlib.util
+
+    from alertdrill.stack.engine import compose_cli
+
+    compose_cli.compose_command.cache_clear()
+    monkeypatch.setattr(compose_cli.shutil, "which", lambda name: None)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    calls = []
+    stack = _stack(tmp_path, client, lambda argv, **kw: calls.append(argv))
+    try:
+        with pytest.raises(compose_cli.ComposeMissingError) as err:
+            stack.start()
+    finally:
+        compose_cli.compose_command.cache_clear()
+    assert "\n" not in str(err.value) and "pip install 'alertdrill[docker]'" in str(err.value)
+    assert calls == [] and not stack.run_dir.exists()
