@@ -1,18 +1,24 @@
 # Thin wrappers named in README.md. Each target sets itself up first (scripts/setup.sh is idempotent).
 .PHONY: setup test chaos report up down lint
 
-setup:
-	bash scripts/setup.sh
+# Where `make chaos` runs the stack: native (default) or compose (BACKEND=compose: a Docker engine,
+# local stand-in images built from Debian packages, Compose v2; setup installs what that needs).
+BACKEND ?= native
+SETUP_FLAGS = $(if $(filter compose,$(BACKEND)),--docker)
 
-# The toolkit's own test suite: unit tests, integration tests against the real native stack,
-# promtool rule tests.
-test: setup
+setup:
+	bash scripts/setup.sh $(SETUP_FLAGS)
+
+# The toolkit's own test suite: unit tests, integration tests against the real native stack and,
+# on a real Docker engine, the compose backend (hence --docker), promtool rule tests.
+test:
+	bash scripts/setup.sh --docker
 	.venv/bin/python -m pytest tests
 
 # The main job: every documented alert proven end to end, then the HTML report.
 chaos: setup
-	.venv/bin/python -m pytest -m chaos scenarios --alluredir reports/allure-results --clean-alluredir \
-		--junitxml reports/junit.xml; status=$$?; \
+	.venv/bin/python -m pytest -m chaos scenarios --backend $(BACKEND) --alluredir reports/allure-results \
+		--clean-alluredir --junitxml reports/junit.xml; status=$$?; \
 	.venv/bin/alertdrill report || true; exit $$status
 
 up: setup
