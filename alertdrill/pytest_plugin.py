@@ -21,6 +21,8 @@ from alertdrill.settings import DEFAULT_TIME_SCALE, RunSettings, env_float
 pytest_plugins = ["alertdrill.locustfiles.fixtures"]
 
 RESULTS_KEY = pytest.StashKey[list]()
+#: The time scale of the stack the session ran against (an external stack's own, not --time-scale).
+TIME_SCALE_KEY = pytest.StashKey[float]()
 STARTED_KEY = pytest.StashKey[float]()
 
 
@@ -89,7 +91,7 @@ def catalogue(alertdrill_settings: RunSettings) -> Catalogue:
 
 
 @pytest.fixture(scope="session")
-def stack_backend(alertdrill_settings: RunSettings, catalogue: Catalogue) -> Iterator:
+def stack_backend(alertdrill_settings: RunSettings, catalogue: Catalogue, pytestconfig: pytest.Config) -> Iterator:
     """The session's stack (native by default), started after reverting what a crashed session left.
 
     The compose backend also gets its engine (the one that answers, else a private dockerd stopped at
@@ -98,6 +100,7 @@ def stack_backend(alertdrill_settings: RunSettings, catalogue: Catalogue) -> Ite
     with contextlib.ExitStack() as resources:
         with _one_line_errors():
             stack = _start_stack(alertdrill_settings, catalogue, resources)
+        pytestconfig.stash[TIME_SCALE_KEY] = stack.info.time_scale
         try:
             yield stack
         finally:
@@ -212,5 +215,5 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     terminalreporter.write_line(format_matrix(results, wall_seconds=wall))
     settings = _settings(config)
     path = write_summary(settings.report_dir / "summary.json", results, wall_seconds=round(wall, 1),
-                         time_scale=settings.time_scale)
+                         time_scale=config.stash.get(TIME_SCALE_KEY, settings.time_scale))
     terminalreporter.write_line(f"summary written to {path}")

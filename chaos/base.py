@@ -125,10 +125,10 @@ class Fault(ABC):
 
     #: Unique name in the journal and the registry, e.g. ``redis-memory-fill``.
     kind: ClassVar[str] = ""
-    #: Whether the fault needs a stack that alertdrill started on this machine: it stops, kills or
-    #: pauses processes, or writes the app's fault-switch file. Against an external stack, scenarios
-    #: using it are skipped with that reason.
-    needs_local_stack: ClassVar[bool] = False
+    #: Why the fault needs a stack that alertdrill started on this machine ("" when it does not): it
+    #: stops, kills or pauses processes, writes the app's fault switch, a link proxy's control file or
+    #: the Prometheus configuration. Against an external stack, scenarios using it are skipped with it.
+    needs_local_stack: ClassVar[str] = ""
 
     def __init__(self, *, backend: Backend, max_duration: float = DEFAULT_MAX_DURATION) -> None:
         check_number("max_duration", max_duration, low=0, high=MAX_MAX_DURATION, low_inclusive=False)

@@ -33,7 +33,7 @@ class PrometheusDropJob(Fault):
     """Prometheus stops scraping ``job``: the job is removed from its configuration and reloaded."""
 
     kind = "prometheus-drop-job"
-    needs_local_stack = True  # the rendered configuration lives in the stack's run directory
+    needs_local_stack = "it rewrites the stack's Prometheus config file, which lives in the stack's run directory"
 
     def __init__(self, *, backend: Backend, job: str, max_duration: float = DEFAULT_MAX_DURATION) -> None:
         super().__init__(backend=backend, max_duration=max_duration)

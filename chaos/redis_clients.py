@@ -70,7 +70,7 @@ class RedisClientDrain(RedisFault):
     """
 
     kind = "redis-client-drain"
-    needs_local_stack = True  # drains by stopping the app, which holds the pool
+    needs_local_stack = "it drains Redis's clients by stopping the API (which holds the pool): process control"
     component = "app"
 
     def __init__(self, *, backend: Backend, below: int = 5, url: str | None = None,

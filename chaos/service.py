@@ -46,7 +46,7 @@ def port_open(port: int, timeout: float = 0.5) -> bool:
 class ServiceFault(Fault):
     """A fault on one component's processes; subclasses choose the action."""
 
-    needs_local_stack = True
+    needs_local_stack = "it stops, kills or pauses the component's processes, which needs process control"
 
     action: ClassVar[str] = ""
 

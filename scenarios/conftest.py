@@ -108,6 +108,13 @@ def check_no_write_lost(load, stack_info, result: DrillResult) -> None:
     report.raise_for_loss()
 
 
+def _fault_class(faults, name: str) -> type:
+    """The fault class the factory method ``name`` builds (its return annotation)."""
+    import typing
+
+    return typing.get_type_hints(getattr(type(faults), name))["return"]
+
+
 @pytest.fixture(scope="session")
 def scrape_instances(observers: Observers) -> dict[str, str]:
     """Each scraped component's ``instance`` label as the live Prometheus sets it: the stack's own scrape
@@ -126,11 +133,12 @@ def drill(scenario: Scenario, faults, observers: Observers, coverage, drill_resu
         pytest.skip(f"the rules under test have no alert {', '.join(missing)}; map it in the catalogue")
     from alertdrill.stack.backends.base import supports_service_faults
 
-    probe = getattr(faults, scenario.fault)(**scenario.params)  # built, not injected
-    if probe.needs_local_stack and not supports_service_faults(faults.backend):
-        pytest.skip(f"fault {scenario.fault} controls processes or the app's fault switch; the "
-                    f"{faults.backend.backend} backend reaches its stack only over connections "
-                    "(run it against a native or compose stack)")
+    # Decided from the fault's class, before building it: building may already need what is missing.
+    needs = _fault_class(faults, scenario.fault).needs_local_stack
+    if needs and not supports_service_faults(faults.backend):
+        pytest.skip(f"fault {scenario.fault}: {needs}; the {faults.backend.backend} backend reaches its stack "
+                    "only over connections (run it against a native or compose stack)")
+    getattr(faults, scenario.fault)(**scenario.params)  # built, not injected: bad parameters fail here
 
     scenario = scenario.with_instance(scrape_instances.get(scenario.instance) if scenario.instance else None)
 

@@ -17,7 +17,7 @@ import os
 import shutil
 import signal
 import subprocess
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,8 +96,9 @@ class PrivateEngine:
     """alertdrill's own ``dockerd`` in ``directory``; a context manager that always stops it again."""
 
     def __init__(self, directory: Path, *, startup_timeout: float = STARTUP_TIMEOUT,
-                 dockerd: str | None = None) -> None:
+                 dockerd: str | None = None, extra_args: Sequence[str] = ()) -> None:
         self.directory = Path(directory)
+        self.extra_args = tuple(extra_args)
         self.startup_timeout = startup_timeout
         self.dockerd = dockerd or shutil.which("dockerd") or "/usr/sbin/dockerd"
         self._proc: subprocess.Popen | None = None
@@ -140,7 +141,7 @@ class PrivateEngine:
         self.socket.unlink(missing_ok=True)
         argv = [self.dockerd, "--data-root", str(self.directory / "data"), "--exec-root", str(self.directory / "exec"),
                 "--host", self.host, "--pidfile", str(self.pidfile), "--bridge", "none",
-                "--storage-driver", "overlay2", "--log-level", "warn"]
+                "--storage-driver", "overlay2", "--log-level", "warn", *self.extra_args]
         with open(self.log, "ab") as log:
             self._proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                           start_new_session=True)
