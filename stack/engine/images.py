@@ -17,6 +17,7 @@ Nothing here contacts a registry: the thin images are built ``FROM`` the local b
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import io
@@ -317,10 +318,27 @@ def build_images(engine: Engine, *, cache: Path | None = None, project_root: Pat
                     raise StackStartError(f"docker import of {tarball} failed: {exc}") from exc
             site = app_site(cache, log=log)
             tags = {role: _thin_image(client, stand_in, base, root, site) for role, stand_in in STAND_INS.items()}
+            _prune(client, cache, keep={base, *tags.values()}, key=key, site=site)
     finally:
         client.close()
     return ImageSet({service: tags[role] for service, role in IMAGE_SERVICES.items()},
                     build_seconds=round(time.monotonic() - began, 1))
+
+
+def _prune(client, cache: Path, *, keep: set[str], key: str, site: Path) -> None:
+    """Drop older stand-ins (an earlier package list or source) so the cache does not grow without bound."""
+    for image in client.images.list(filters={"label": "io.alertdrill.stand-in"}) + \
+            client.images.list(name="alertdrill-base"):
+        if not set(image.tags) & keep:
+            for tag in image.tags:
+                with contextlib.suppress(docker.errors.APIError):  # still used by a container: next time
+                    client.images.remove(tag, noprune=False)
+    for entry in cache.iterdir():
+        stale_base = entry.is_dir() and len(entry.name) == len(key) and entry.name != key and \
+            (entry / "manifest.json").exists()
+        stale_site = entry.is_dir() and entry.name.startswith("site-") and entry != site
+        if stale_base or stale_site:
+            shutil.rmtree(entry, ignore_errors=True)
 
 
 def _has_image(client, tag: str) -> bool:

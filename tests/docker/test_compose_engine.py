@@ -118,12 +118,12 @@ def test_three_drills_fire_deliver_and_resolve_on_compose(engine, images, tmp_pa
 _INJECTOR = textwrap.dedent("""
     import sys, time
     from pathlib import Path
-    from alertdrill.chaos import NetworkCut, PgExporterError, ServicePause
+    from alertdrill.chaos import NetworkCut, PgExporterError, PrometheusDropJob, ServicePause
     from alertdrill.chaos.backend import attach_backend
 
     backend = attach_backend(Path(sys.argv[1]))
     for fault in (ServicePause(backend=backend, component="redis_exporter"), PgExporterError(backend=backend),
-                  NetworkCut(backend=backend, dependency="redis")):
+                  NetworkCut(backend=backend, dependency="redis"), PrometheusDropJob(backend=backend, job="postgres")):
         fault.inject()
         fault.prove()
     print("injected", flush=True)
@@ -167,7 +167,8 @@ def test_sigkill_mid_fault_is_reverted_by_the_next_run(compose_stack, engine, tm
         line = child.stdout.readline()
         assert line.strip() == "injected", child.stderr.read() if child.poll() is not None else line
         entries, _ = Journal(run_dir / "faults").scan()
-        assert sorted(e.kind for e in entries) == ["network-cut", "pg-exporter-error", "service-pause"]
+        assert sorted(e.kind for e in entries) == ["network-cut", "pg-exporter-error", "prometheus-drop-job",
+                                                   "service-pause"]
         assert compose_stack.process("redis_exporter").is_stopped()  # paused through the Docker API
     finally:
         child.send_signal(signal.SIGKILL)
@@ -181,7 +182,7 @@ def test_sigkill_mid_fault_is_reverted_by_the_next_run(compose_stack, engine, tm
     recovered = subprocess.run([sys.executable, "-m", "alertdrill.cli", "recover"], env=env, cwd=REPO,
                                capture_output=True, text=True, timeout=300)
     assert recovered.returncode == 0, recovered.stdout + recovered.stderr
-    assert recovered.stdout.count("reverted:") == 3, recovered.stdout
+    assert recovered.stdout.count("reverted:") == 4, recovered.stdout
     assert Journal(run_dir / "faults").scan()[0] == []
     assert not compose_stack.process("redis_exporter").is_stopped()
     assert compose_stack.process("redis_exporter").is_alive()
@@ -190,6 +191,15 @@ def test_sigkill_mid_fault_is_reverted_by_the_next_run(compose_stack, engine, tm
         assert client.ping()
     assert requests.get(info.app_url + "/status", timeout=5).status_code == 200
     assert read_state(run_dir).docker_host == engine.host
+    assert _monitoring_problem(info.prometheus_url) is None  # the postgres job is scraped again, all targets up
+
+
+def test_images_build_command_reports_the_cached_stand_ins(engine, images, tmp_path):
+    result = subprocess.run([sys.executable, "-m", "alertdrill.cli", "images", "build"], cwd=REPO,
+                            env=_env(engine, tmp_path, "images"), capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for variable, tag in images.environment().items():
+        assert f"{variable}={tag}" in result.stdout
 
 
 def test_down_leaves_no_daemon_of_ours(engine_handle):
