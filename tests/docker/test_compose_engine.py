@@ -24,6 +24,7 @@ import redis
 import requests
 
 from alertdrill.chaos.journal import Journal
+from alertdrill.chaos.network import NetworkLatency
 from alertdrill.stack import layout
 from alertdrill.stack.backends.compose import PROJECT_LABEL, STARTED_SERVICES, ComposeStack
 from alertdrill.stack.backends.native import _monitoring_problem
@@ -38,6 +39,7 @@ from alertdrill.stack.engine.daemon import (
 from alertdrill.stack.engine.images import ImageSet, build_images
 from alertdrill.stack.rendering import StackTiming
 from alertdrill.stack.state import read_state
+from alertdrill.waiting import poll_until
 
 REPO = layout.STACK_DIR.parent
 #: One drill of each kind the issue names: a service stop, a Postgres fault, a Redis fault.
@@ -156,8 +158,28 @@ def _assert_healthy_on_loopback(stack: ComposeStack, engine: Engine) -> None:
     assert {c.labels["com.docker.compose.service"] for c in containers} == set(STARTED_SERVICES)
 
 
+def _service_control_acts_on_the_real_containers(stack: ComposeStack) -> None:
+    """stop, start, kill, restart, pause and start (= unpause) through the Docker API, seen by the process view."""
+    first = stack.process("redis_exporter")
+    assert first.is_alive() and not first.is_stopped() and first.is_ours() and first.pid > 0
+    stack.stop_component("redis_exporter")
+    assert (stack.process("redis_exporter").pid, stack.process("redis_exporter").is_alive()) == (0, False)
+    started = stack.start_component("redis_exporter", timeout=60)
+    assert started.is_alive() and started.pid != first.pid
+    stack.stop_component("redis_exporter", kill=True)
+    assert not stack.process("redis_exporter").is_alive()
+    assert stack.restart_component("redis_exporter", timeout=60).is_alive()
+    stack.pause_component("redis_exporter")
+    assert stack.process("redis_exporter").is_stopped() and stack.process("redis_exporter").is_alive()
+    unpaused = stack.start_component("redis_exporter", timeout=60)
+    assert unpaused.is_alive() and not unpaused.is_stopped()
+    with NetworkLatency(backend=stack, dependency="redis", latency_ms=250) as slow:
+        assert slow.wait_until_proven(timeout=20).facts["through_link_seconds"] >= 0.25
+
+
 def test_sigkill_mid_fault_is_reverted_by_the_next_run(compose_stack, engine, tmp_path):
     _assert_healthy_on_loopback(compose_stack, engine)
+    _service_control_acts_on_the_real_containers(compose_stack)
     info = compose_stack.info
     run_dir = Path(info.run_dir)
     env = _env(engine, Path(info.run_dir).parent, "dockerkill")
@@ -191,7 +213,10 @@ def test_sigkill_mid_fault_is_reverted_by_the_next_run(compose_stack, engine, tm
         assert client.ping()
     assert requests.get(info.app_url + "/status", timeout=5).status_code == 200
     assert read_state(run_dir).docker_host == engine.host
-    assert _monitoring_problem(info.prometheus_url) is None  # the postgres job is scraped again, all targets up
+    # The postgres job is scraped again, every target up (within a few scrape intervals of the revert).
+    healthy, problem = poll_until(lambda: _monitoring_problem(info.prometheus_url), timeout=30, interval=0.5,
+                                  accept=lambda p: p is None)
+    assert healthy, problem
 
 
 def test_images_build_command_reports_the_cached_stand_ins(engine, images, tmp_path):
