@@ -26,6 +26,8 @@ _FAULT_MODULES = (
     "redis_clients",
     "redis_commands",
     "app",
+    "network",
+    "monitoring",
 )
 
 
