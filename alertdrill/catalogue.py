@@ -1,4 +1,4 @@
-"""The catalogue: which fault proves which alert, as data a team edits (``scenarios/catalogue.yml``).
+"""The catalogue: which fault proves which alert, as data a team edits (``alertdrill init`` writes one to start from).
 
 A scenario names the alerts it proves (by the names in the rules under test, so a rule set whose
 alerts have other names is mapped by editing this file), the fault that the alerts document, the
@@ -9,6 +9,7 @@ live here too, each with the reason shown in the report.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -18,9 +19,11 @@ from alertdrill.errors import ConfigError
 from alertdrill.stack.rendering import load_yaml
 from alertdrill.stack.timescale import RuleTiming
 
-__all__ = ["COMPONENTS", "DEFAULT_CATALOGUE", "AlertContract", "Catalogue", "Coverage", "Scenario", "load_catalogue"]
+__all__ = ["COMPONENTS", "DEFAULT_CATALOGUE", "AlertContract", "Catalogue", "Coverage", "FaultSpec", "Scenario",
+           "load_catalogue", "rule_file_alerts"]
 
-DEFAULT_CATALOGUE = Path(__file__).resolve().parent.parent / "scenarios" / "catalogue.yml"
+#: The shipped alerts' catalogue, package data next to this module (what ``--catalogue`` replaces).
+DEFAULT_CATALOGUE = Path(__file__).resolve().parent / "catalogue.yml"
 COMPONENTS = ("postgres", "redis", "app", "monitoring")
 
 
@@ -41,14 +44,44 @@ class AlertContract:
 
 
 @dataclass(frozen=True)
+class FaultSpec:
+    """The fault a scenario injects: its kind (the fault's one name) and validated parameters."""
+
+    kind: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, kind: str, raw: Mapping[str, Any]) -> FaultSpec:
+        """Validate ``raw`` against the kind's declared parameters; one-line ConfigError otherwise."""
+        from alertdrill.chaos import fault_class
+
+        return cls(kind=kind, params=fault_class(kind).validate(dict(raw)))
+
+    @property
+    def needs_local_stack(self) -> str:
+        """Why the fault needs a stack alertdrill started here ("" when it does not)."""
+        from alertdrill.chaos import fault_class
+
+        return fault_class(self.kind).needs_local_stack
+
+    def build(self, backend: Any, *, max_duration: float) -> Any:
+        """The fault, not injected yet (``with`` injects and reverts it)."""
+        from alertdrill.chaos import build_fault
+
+        return build_fault(self.kind, backend, max_duration=max_duration, **self.params)
+
+    def __str__(self) -> str:
+        return self.kind
+
+
+@dataclass(frozen=True)
 class Scenario:
     """A fault, the alerts it must fire, and the alerts it must not."""
 
     id: str
     component: str
     description: str
-    fault: str
-    params: dict[str, Any]
+    fault: FaultSpec
     alerts: tuple[AlertContract, ...]
     silent: tuple[str, ...] = ()
     #: The scrape target whose address the alerts' ``instance`` label must carry (a stack component).
@@ -103,6 +136,32 @@ class Catalogue:
     def proven_alerts(self) -> set[str]:
         return {a.name for s in self.scenarios for a in s.alerts}
 
+    def check_names(self, rule_alerts: Iterable[str], *, strict: bool) -> None:
+        """Every alert and must-stay-silent name is one the rules define: a typo is one ConfigError line
+        naming the scenario, the name and the closest names. ``strict`` also refuses alerts of the
+        rules with no scenario and scenarios whose alert the rules lack; lenient, an alert name with no
+        close match is a coverage gap (skipped and listed), not a typo."""
+        known = set(rule_alerts)
+        problems = []
+        for scenario in self.scenarios:
+            names = [("alert", n) for n in sorted(scenario.alert_names())] + [("silent", n) for n in scenario.silent]
+            for role, name in names:
+                if name in known:
+                    continue
+                close = difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.6)
+                if role == "alert" and not strict and not close:
+                    continue  # lenient: an alert the candidate rules lack is skipped and listed, not a typo
+                hint = f" (closest: {', '.join(close)})" if close else ""
+                problems.append(f"scenario {scenario.id!r} names {role} {name!r}, which no rule under test defines"
+                                f"{hint}")
+        if strict:
+            uncovered = sorted(known - self.proven_alerts() - set(self.not_provable))
+            if uncovered:
+                problems.append(f"alerts without a scenario: {', '.join(uncovered)}")
+        if problems:
+            raise ConfigError(f"{self.path}: " + "; ".join(problems)
+                              + (" (--no-strict-coverage skips and lists coverage gaps instead)" if strict else ""))
+
     def coverage(self, rule_alerts: Iterable[str]) -> Coverage:
         rules = frozenset(rule_alerts)
         proven = self.proven_alerts()
@@ -148,6 +207,10 @@ def _scenario(raw: Any, index: int, path: Path) -> Scenario:
         raise ConfigError(f"{where}: component {component!r} is not one of {', '.join(COMPONENTS)}")
     fault = _require(raw, "fault", where, Mapping)
     kind = _require(fault, "kind", where + " fault", str)
+    try:
+        spec = FaultSpec.parse(kind, {k: v for k, v in fault.items() if k != "kind"})
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
     alerts = tuple(_alert(a, where) for a in _require(raw, "alerts", where, list))
     if not alerts:
         raise ConfigError(f"{where}: 'alerts' is empty; a scenario proves at least one alert")
@@ -158,12 +221,26 @@ def _scenario(raw: Any, index: int, path: Path) -> Scenario:
         id=sid,
         component=component,
         description=str(raw.get("description", "")).strip(),
-        fault=kind,
-        params={k: v for k, v in fault.items() if k != "kind"},
+        fault=spec,
         alerts=alerts,
         silent=tuple(raw.get("silent") or ()),
         instance=raw.get("instance"),
     )
+
+
+def rule_file_alerts(paths: Iterable[Path]) -> set[str]:
+    """The alert names defined in rule files (unreadable files are left to the stack's own check)."""
+    names: set[str] = set()
+    for path in paths:
+        try:
+            doc = load_yaml(Path(path), what="rule file") or {}
+        except ConfigError:
+            continue
+        for group in doc.get("groups") or [] if isinstance(doc, Mapping) else []:
+            for rule in (group or {}).get("rules") or []:
+                if isinstance(rule, Mapping) and "alert" in rule:
+                    names.add(str(rule["alert"]))
+    return names
 
 
 def load_catalogue(path: Path | None = None) -> Catalogue:

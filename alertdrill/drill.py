@@ -1,37 +1,41 @@
 """One scenario run end to end: baseline, inject, prove, fire, deliver, revert, resolve, ledger.
 
-The drill is the contract of DESIGN.md made executable. It knows nothing about pytest: scenarios
-call :func:`run_drill` with the scenario from the catalogue, a way to build its fault, the
-observers of the live stack and, optionally, the load whose ledger must show no lost write. Every
-step is recorded (:mod:`alertdrill.steps`), every measured time is kept next to its deadline and
-the theoretical minimum, and a failure is classified (never fired, fired at baseline, not delivered,
-did not resolve, flapped, a silent alert fired) with the expectation's own diagnosis.
+The drill is the alert contract made executable, and it reads in that order. It knows nothing about
+pytest: scenarios call :func:`run_drill` with the scenario from the catalogue, the backend its fault
+acts on, the observers of the live stack and, optionally, a check to run after the revert (the write
+ledger). Every step is recorded (:mod:`alertdrill.steps`); every measured time is kept next to its
+deadline; a failure names the phase and the contract it broke, with the expectation's own diagnosis.
+A revert that fails while a check is failing is added to that failure as a note, never replacing it.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
 
 from alertdrill.assertions.alertmanager import AlertmanagerClient
+from alertdrill.assertions.deadlines import Deadline, Slack, gather_timings
 from alertdrill.assertions.expectations import AlertExpectation, expect_alert
 from alertdrill.assertions.notifications import SinkClient
 from alertdrill.assertions.prometheus import PrometheusClient
-from alertdrill.assertions.timeline import Timeline
+from alertdrill.assertions.thresholds import thresholds
+from alertdrill.assertions.timeline import Timeline, format_labels
 from alertdrill.catalogue import AlertContract, Scenario
-from alertdrill.errors import ExpectationError
+from alertdrill.chaos import MAX_MAX_DURATION, fault_class
+from alertdrill.errors import ConfigError, ExpectationError
+from alertdrill.results import AlertResult, DrillResult, FaultHold, TimelineRow
 from alertdrill.steps import StepRecorder
+from alertdrill.waiting import poll_until
 
-__all__ = ["AlertResult", "DrillResult", "Observers", "ProvableFault", "run_drill", "wait_quiet"]
+__all__ = ["LIFETIME_MARGIN", "LIFETIME_SLACK", "Observers", "quiet_timeout", "run_drill", "wait_quiet"]
 
-
-class ProvableFault(Protocol):
-    def __enter__(self) -> Any: ...
-    def __exit__(self, *exc: object) -> Any: ...
-    def prove(self) -> Any: ...
+#: A fault lives at most this many times what the scenario needs it for (see ``_Drill.fault_lifetime``),
+#: plus LIFETIME_SLACK seconds: long enough for a slow machine, short enough to bound a hang.
+LIFETIME_MARGIN = 2.0
+LIFETIME_SLACK = 10.0
 
 
 @dataclass(frozen=True)
@@ -43,197 +47,330 @@ class Observers:
     sink: SinkClient
 
 
-@dataclass
-class AlertResult:
-    """What one alert did in one scenario, measured against its deadlines."""
-
-    alert: str
-    labels: dict[str, str]
-    receiver: str | None
-    theoretical_min: float | None = None
-    fired_after: float | None = None
-    fire_deadline: float | None = None
-    delivered_after: float | None = None
-    deliver_deadline: float | None = None
-    delivered_to: str | None = None
-    inhibited: bool | None = None
-    resolved_after: float | None = None
-    resolve_deadline: float | None = None
-    deadline_explanations: dict[str, str] = field(default_factory=dict)
-    notification_labels: dict[str, str] = field(default_factory=dict)
-    status: str = "not run"
-    diagnosis: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+#: What a failure in each phase means, in the words of the contract.
+_BROKEN_PROMISE = {
+    "baseline": "fired at baseline, or its rule cannot work (see the selectors)",
+    "fire": "never fired",
+    "deliver": "fired but was not delivered to {receiver!r} with the expected labels",
+    "inhibit": "was not inhibited by {inhibited_by}",
+    "resolve": "did not resolve",
+    "flapping": "flapped",
+}
 
 
-@dataclass
-class DrillResult:
-    scenario: str
-    component: str
-    fault: str
-    alerts: list[AlertResult]
-    started: float
-    ended: float | None = None
-    evidence: Any = None
-    injected_at: float | None = None
-    reverted_at: float | None = None
-    status: str = "running"
-    diagnosis: str | None = None
-    steps: list[dict] = field(default_factory=list)
-    timeline: list[dict] = field(default_factory=list)
-    silent_checked: list[str] = field(default_factory=list)
-    extra: dict[str, Any] = field(default_factory=dict)
+class _Drill:
+    """The state one run of :func:`run_drill` carries between its phases."""
 
-    def to_dict(self) -> dict[str, Any]:
-        data = dict(self.__dict__)
-        data["alerts"] = [a.to_dict() for a in self.alerts]
-        return data
+    def __init__(self, scenario: Scenario, observers: Observers, steps: StepRecorder) -> None:
+        self.scenario, self.observers, self.steps = scenario, observers, steps
+        self.result = DrillResult(scenario=scenario.id, component=scenario.component, fault=scenario.fault.kind,
+                                  params=dict(scenario.fault.params), started=time.time(),
+                                  alerts=[AlertResult(a.name, dict(a.labels), a.receiver) for a in scenario.alerts])
+        names = sorted(scenario.alert_names() | set(scenario.silent))
+        self.timeline = Timeline(prometheus=observers.prometheus, alertmanager=observers.alertmanager,
+                                 sink=observers.sink, alerts=names)
+        self.expectations: list[AlertExpectation] = []
+        self.reverting_at: float | None = None
+        #: Each must-stay-silent alert's deadline to become pending, had the fault triggered it.
+        self.silent_pending: dict[str, Deadline] = {}
 
+    def contracts(self) -> Iterator[tuple[AlertResult, AlertContract, AlertExpectation]]:
+        yield from zip(self.result.alerts, self.scenario.alerts, self.expectations, strict=True)
 
-def _evidence_data(evidence: Any) -> Any:
-    if hasattr(evidence, "to_dict"):
-        return evidence.to_dict()
-    return evidence
+    @contextmanager
+    def phase(self, phase: str, title: str, contract: AlertContract | None = None, **detail: Any) -> Iterator[Any]:
+        """A recorded step; an ExpectationError leaving it is marked with the phase and contract it broke."""
+        with self.steps.step(title, **detail) as record:
+            try:
+                yield record
+            except ExpectationError as exc:
+                if not hasattr(exc, "drill_phase"):
+                    exc.drill_phase = (phase, contract)  # type: ignore[attr-defined]
+                raise
 
+    # -- the phases, in the order they run ---------------------------------------------------------
 
-def _classify(step: str, contract: AlertContract, exc: BaseException) -> str:
-    reasons = {
-        "baseline": "fired at baseline, or its rule cannot work (see the selectors)",
-        "fire": "never fired",
-        "deliver": f"fired but was not delivered to {contract.receiver!r} with the expected labels",
-        "inhibit": f"was not inhibited by {contract.inhibited_by}",
-        "resolve": "did not resolve",
-        "flapping": "flapped",
-    }
-    if step == "silent":
-        return str(exc)  # names the scenario and every alert that should have stayed silent
-    return f"{contract.title} {reasons.get(step, step)}: {exc}"
+    def baseline(self, quiet_timeout: float) -> None:
+        with self.phase("baseline", "baseline: stack quiet, alert silent, every selector returns series"):
+            wait_quiet(self.observers.prometheus, timeout=quiet_timeout)
+            self.observers.sink.clear()
+            for contract in self.scenario.alerts:
+                with self.phase("baseline", f"baseline: {contract.title}", contract):
+                    exp = expect_alert(contract.name, contract.labels, prometheus=self.observers.prometheus,
+                                       alertmanager=self.observers.alertmanager, sink_client=self.observers.sink,
+                                       timeline=self.timeline)
+                    exp.precondition()
+                    self.expectations.append(exp)
+            for res, _, exp in self.contracts():
+                exp.timings(None)  # read while every component is up (the fault may stop Alertmanager)
+                facts = exp.timings(res.receiver)
+                bounds = facts.bounds()
+                res.best_case, res.worst_case = ((bounds.best_deliver, bounds.worst_deliver) if res.receiver
+                                                 else (bounds.best_fire, bounds.worst_fire))
+            self.silent_pending = self._silent_deadlines()
+
+    def _silent_deadlines(self) -> dict[str, Deadline]:
+        """How long each must-stay-silent alert needs to become pending: scrape + evaluation + the range
+        window to fill (+ lookback for absence), per its rule as loaded; the fault is held that long."""
+        rules = self.observers.prometheus.rules()
+        out: dict[str, Deadline] = {}
+        for name in self.scenario.silent:
+            named = [r for r in rules if r.name == name]
+            if not named:
+                raise ConfigError(f"scenario {self.scenario.id}: must-stay-silent alert {name} is not in the rules "
+                                  "under test; fix the catalogue's `silent` list")
+            for rule in named:
+                facts = gather_timings(rule, self.observers.prometheus, self.observers.alertmanager, {})
+                deadline = facts.pending(Slack())
+                if name not in out or deadline.seconds > out[name].seconds:
+                    out[name] = deadline
+        return out
+
+    def fault_lifetime(self) -> float:
+        """How long the fault may live: LIFETIME_MARGIN x (the longest deliver/inhibit deadline or the silent
+        hold, whichever is later) + LIFETIME_SLACK; refused when above the faults' own ceiling."""
+        needed = max([self.hold_seconds(), *(exp.deadline("inhibit" if c.inhibited_by else "deliver", r.receiver
+                                                           if not c.inhibited_by else None).seconds
+                                             for r, c, exp in self.contracts())])
+        lifetime = LIFETIME_MARGIN * needed + LIFETIME_SLACK
+        if lifetime > MAX_MAX_DURATION:
+            raise ConfigError(f"scenario {self.scenario.id} needs its fault for {needed:.0f} s (lifetime "
+                              f"{lifetime:.0f} s), above the {MAX_MAX_DURATION:.0f} s a fault may last; use a larger "
+                              "--time-scale or shorter rule durations")
+        return lifetime
+
+    def hold_seconds(self) -> float:
+        """Seconds after injection until every must-stay-silent alert could have become pending."""
+        return max([d.seconds for d in self.silent_pending.values()] or [0.0])
+
+    def magnitude_needs(self, kind: str) -> list[Any]:
+        """The thresholds of the rules under test that the fault of ``kind`` must reach."""
+        metric = fault_class(kind).magnitude_metric
+        if not metric:
+            return []
+        seen, needs = set(), []
+        for _, _, exp in self.contracts():
+            for need in thresholds(exp.rule.query, metric):
+                if (need.op, need.value, need.depth) not in seen:
+                    seen.add((need.op, need.value, need.depth))
+                    needs.append(need)
+        return needs
+
+    @contextmanager
+    def fault_window(self, fault: Any) -> Iterator[None]:
+        """Inject ``fault``; revert it when the block ends, keeping the block's failure as the failure."""
+        kind = self.scenario.fault.kind
+        with self.steps.step(f"inject: {kind}", params=self.scenario.fault.params):
+            fault.inject()  # a failed inject has reverted itself
+            # Deadlines count from when the fault took effect: a stop from its first signal, a fault
+            # that builds up (memory filled, 120 connections opened) from when inject returned.
+            self.result.injected_at = self.timeline.mark("injected", kind, at=fault.effective_at).time
+        try:
+            yield
+        except BaseException as exc:
+            try:
+                self.revert(fault)
+            except Exception as revert_error:
+                exc.add_note(f"while unwinding, the revert failed too: {revert_error}")
+            raise
+        self.revert(fault)
+
+    def revert(self, fault: Any) -> None:
+        kind = self.scenario.fault.kind
+        with self.steps.step(f"revert: {kind}"):
+            self.reverting_at = self.timeline.mark("reverting", kind).time
+            fault.revert()
+            self.result.reverted_at = self.timeline.mark("reverted", kind).time
+
+    def prove(self, fault: Any) -> None:
+        """Direct evidence the fault is in effect and reaches the rule's thresholds, within the longest
+        fire deadline (a query must age, a rate must build up): a fault too weak fails here, not as
+        "did not fire"."""
+        limit = max(exp.deadline("fire").seconds for _, _, exp in self.contracts())
+        remaining = max(0.5, (self.result.injected_at or time.time()) + limit - time.time())
+        with self.steps.step("prove: the fault is in effect and strong enough", needs=[str(n) for n in fault.needs]
+                             ) as record:
+            self.result.evidence = fault.wait_until_proven(timeout=remaining).to_dict()
+            record.detail["evidence"] = self.result.evidence
+            self.timeline.mark("proven", self.scenario.fault.kind)
+
+    def hold(self) -> None:
+        """Keep the fault in effect until every must-stay-silent alert could have become pending, and
+        fail at once if one does; the report says how long the fault was held and why."""
+        assert self.result.injected_at is not None
+        until = self.result.injected_at + self.hold_seconds()
+        longest = max(self.silent_pending.items(), key=lambda kv: kv[1].seconds, default=None)
+        reason = (f"until {longest[0]} could have become pending: {longest[1].explain()}" if longest
+                  else "no must-stay-silent alert to wait for")
+        with self.phase("silent", f"hold: the fault stays in effect {self.hold_seconds():.1f} s", **{"why": reason}):
+            names = set(self.scenario.silent)
+
+            def active() -> list[Any]:
+                return [a for a in self.observers.prometheus.alerts() if a.name in names
+                        and a.state in ("pending", "firing")]
+
+            ok, seen = poll_until(active, timeout=max(0.0, until - time.time()), interval=0.2,
+                                  accept=lambda alerts: bool(alerts))
+            if ok:
+                raise ExpectationError(f"scenario {self.scenario.id}: must-stay-silent alerts went active during "
+                                       "the fault: " + ", ".join(f"{a.name}{format_labels(a.labels)} {a.state}"
+                                                                 for a in seen))
+        held = time.time() - self.result.injected_at
+        self.result.fault_hold = FaultHold(held_seconds=round(held, 3), required_seconds=round(self.hold_seconds(), 3),
+                                           reason=reason)
+
+    def fire_and_deliver(self) -> None:
+        for res, contract, exp in self.contracts():
+            if contract.inhibited_by:
+                continue
+            with self.phase("fire", f"fire: {contract.title}", contract):
+                outcome = exp.fires()
+                res.fired_after, res.fire_deadline = self.measure(outcome, res, "fire")
+            if not contract.receiver:
+                res.diagnosis = contract.not_delivered_because
+                continue
+            with self.phase("deliver", f"deliver: {contract.title} to {contract.receiver}", contract):
+                outcome = exp.delivered_to(contract.receiver, labels=contract.labels)
+                res.delivered_after, res.deliver_deadline = self.measure(outcome, res, "deliver")
+                res.delivered_to = contract.receiver
+                res.notification_labels = _notified_labels(outcome.evidence, contract.name)
+
+    def inhibited(self) -> None:
+        for res, contract, exp in self.contracts():
+            if not contract.inhibited_by:
+                continue
+            with self.phase("inhibit", f"inhibit: {contract.title} suppressed by {contract.inhibited_by}", contract):
+                outcome = exp.fires()
+                res.fired_after, res.fire_deadline = self.measure(outcome, res, "fire")
+                exp.is_inhibited(by=contract.inhibited_by)
+                res.inhibited = True
+
+    def silent(self) -> None:
+        """No must-stay-silent alert was pending or firing at any moment of the fault window, as
+        Prometheus' own ALERTS series (every evaluation) and the timeline recorded it."""
+        with self.phase("silent", "silent: no must-stay-silent alert was pending or firing during the fault"
+                        ) as record:
+            self.result.silent_checked = list(self.scenario.silent)
+            active = _active_between(self.observers.prometheus, self.scenario.silent, self.result.injected_at,
+                                     self.result.reverted_at)
+            start, end = self.result.injected_at or 0.0, self.result.reverted_at or time.time()
+            active += sorted({f"{e.alert}{format_labels(e.labels)} {e.kind}" for e in self.timeline.events()
+                              if e.source == "prometheus" and e.kind in ("pending", "firing")
+                              and e.alert in self.scenario.silent and start <= e.time <= end} - set(active))
+            record.detail["active"] = active
+            if active:
+                raise ExpectationError(f"scenario {self.scenario.id}: must-stay-silent alerts went active during the "
+                                       "fault: " + ", ".join(active))
+
+    def inhibited_never_delivered(self) -> None:
+        """An inhibited alert's firing notification never reached the sink while the fault was in."""
+        start, end = self.result.injected_at or 0.0, self.result.reverted_at or time.time()
+        for _, contract, _ in self.contracts():
+            if not contract.inhibited_by:
+                continue
+            with self.phase("inhibit", f"inhibit: no notification of {contract.title} during the fault", contract):
+                leaked = [n for n in self.observers.sink.notifications()
+                          if start <= n.received_at <= end and n.alerts_named(contract.name, contract.labels, "firing")]
+                if leaked:
+                    raise ExpectationError(
+                        f"{contract.title} is inhibited in Alertmanager, yet its firing notification reached the sink "
+                        f"{leaked[0].received_at - start:.2f} s after injection (receiver {leaked[0].receiver}): the "
+                        f"inhibit rule does not hold it back from delivery")
+
+    def resolve(self) -> None:
+        for res, contract, exp in self.contracts():
+            with self.phase("resolve", f"resolve: {contract.title}", contract):
+                if contract.receiver:
+                    outcome = exp.resolves(receiver=contract.receiver, seen_from=self.reverting_at)
+                else:
+                    outcome = exp.inactive(since=self.result.reverted_at)
+                res.resolved_after, res.resolve_deadline = self.measure(outcome, res, "resolve",
+                                                                        anchor=self.result.reverted_at)
+            with self.phase("flapping", f"no flapping: {contract.title}", contract):
+                exp.no_flapping()
+            quiet = exp.deadline("fire")
+            with self.phase("flapping", f"stays resolved: {contract.title} for {quiet.seconds:.1f} s", contract):
+                exp.stays_silent(during=quiet.seconds, since=outcome.at,
+                                 why="a second firing episode after it resolved (it fired twice)")
+            res.status = "passed"
+
+    # -- bookkeeping -------------------------------------------------------------------------------
+
+    def measure(self, outcome: Any, res: AlertResult, what: str, *, anchor: float | None = None
+                ) -> tuple[float, float | None]:
+        """(seconds from the anchor to the evidence, the deadline); the deadline's arithmetic is kept."""
+        deadline = outcome.deadline
+        res.deadline_explanations[what] = deadline.explain() if deadline else ""
+        start = anchor if anchor is not None else (self.result.injected_at or outcome.anchor)
+        return round(outcome.at - start, 3), (round(deadline.seconds, 3) if deadline else None)
+
+    def fail(self, exc: BaseException) -> None:
+        """Classify the failure on the result and on the contract it broke."""
+        result = self.result
+        result.status = "failed" if isinstance(exc, AssertionError) else "broken"
+        phase, contract = getattr(exc, "drill_phase", (None, None))
+        if not isinstance(exc, ExpectationError) or phase in (None, "silent"):
+            result.diagnosis = str(exc)  # the silent check names the scenario and every alert itself
+        else:
+            contract = contract or self.scenario.alerts[0]
+            promise = _BROKEN_PROMISE.get(phase, phase).format(receiver=contract.receiver,
+                                                               inhibited_by=contract.inhibited_by)
+            result.diagnosis = f"{contract.title} {promise}: {exc}"
+        notes = getattr(exc, "__notes__", None)
+        if notes:
+            result.diagnosis += "\n" + "\n".join(notes)
+        for res in result.alerts:
+            broken = contract is None or (res.alert == contract.name and res.labels == contract.labels)
+            if res.status == "not run" and broken:
+                res.status, res.diagnosis = result.status, result.diagnosis
+
+    def finish(self) -> None:
+        self.timeline.stop()
+        self.result.ended = time.time()
+        self.result.steps = list(self.steps.records)
+        self.result.timeline = [TimelineRow(*row) for row in self.timeline.as_rows(relative_to=self.result.injected_at)]
 
 
 def run_drill(
     scenario: Scenario,
     *,
-    make_fault: Callable[[Scenario], AbstractContextManager],
+    backend: Any,
     observers: Observers,
+    quiet_timeout: float,
     steps: StepRecorder | None = None,
     after_revert: Callable[[DrillResult], None] | None = None,
-    quiet_timeout: float = 30.0,
 ) -> DrillResult:
-    """Run ``scenario``; return its result, raising ExpectationError (with the result attached) on failure."""
-    steps = steps or StepRecorder()
-    result = DrillResult(scenario=scenario.id, component=scenario.component, fault=scenario.fault,
-                         alerts=[AlertResult(a.name, dict(a.labels), a.receiver) for a in scenario.alerts],
-                         started=time.time())
-    names = sorted(scenario.alert_names() | set(scenario.silent))
-    timeline = Timeline(prometheus=observers.prometheus, alertmanager=observers.alertmanager,
-                        sink=observers.sink, alerts=names)
-    expectations: list[AlertExpectation] = []
-    current = ("baseline", scenario.alerts[0])
+    """Run ``scenario``; return its result, or raise with the result attached as ``exc.drill_result``.
+
+    ``quiet_timeout`` bounds the wait for the previous scenario's alerts to resolve (the longest
+    resolve deadline of the rules under test). The fault's lifetime follows from this scenario's
+    deadlines (:meth:`_Drill.fault_lifetime`).
+    """
+    drill = _Drill(scenario, observers, steps or StepRecorder())
     try:
-        with steps.step("baseline: stack quiet, alert silent, every selector returns series"):
-            wait_quiet(observers.prometheus, timeout=quiet_timeout)
-            observers.sink.clear()
-            for contract in scenario.alerts:
-                current = ("baseline", contract)
-                exp = expect_alert(contract.name, contract.labels, prometheus=observers.prometheus,
-                                   alertmanager=observers.alertmanager, sink_client=observers.sink,
-                                   timeline=timeline)
-                exp.precondition()
-                expectations.append(exp)
-            for res, exp in zip(result.alerts, expectations, strict=True):
-                exp.timings(None)  # read while every component is up (the fault may stop Alertmanager)
-                facts = exp.timings(res.receiver)
-                res.theoretical_min = round(facts.scrape.seconds + facts.evaluation.seconds + facts.for_.seconds
-                                            + facts.group_wait.seconds, 3)
-        timeline.start()
-        fault = make_fault(scenario)
-        with steps.step(f"inject: {scenario.fault}", params=scenario.params):
-            result.injected_at = timeline.mark("injected", scenario.fault).time
-            fault.__enter__()
-        try:
-            with steps.step("prove: the fault is in effect") as record:
-                result.evidence = _evidence_data(fault.prove())
-                record.detail["evidence"] = result.evidence
-                timeline.mark("proven", scenario.fault)
-            for res, contract, exp in zip(result.alerts, scenario.alerts, expectations, strict=True):
-                if contract.inhibited_by:
-                    continue
-                current = ("fire", contract)
-                with steps.step(f"fire: {contract.title}"):
-                    outcome = exp.fires()
-                    res.fired_after, res.fire_deadline = _measure(outcome, result.injected_at)
-                    res.deadline_explanations["fire"] = outcome.deadline.explain() if outcome.deadline else ""
-                if contract.receiver:
-                    current = ("deliver", contract)
-                    with steps.step(f"deliver: {contract.title} to {contract.receiver}"):
-                        outcome = exp.delivered_to(contract.receiver, labels=contract.labels)
-                        res.delivered_after, res.deliver_deadline = _measure(outcome, result.injected_at)
-                        res.delivered_to = contract.receiver
-                        res.deadline_explanations["deliver"] = outcome.deadline.explain() if outcome.deadline else ""
-                        res.notification_labels = _notified_labels(outcome.evidence, contract.name)
-                else:
-                    res.diagnosis = contract.not_delivered_because
-            for res, contract, exp in zip(result.alerts, scenario.alerts, expectations, strict=True):
-                if contract.inhibited_by:
-                    current = ("inhibit", contract)
-                    with steps.step(f"inhibit: {contract.title} suppressed by {contract.inhibited_by}"):
-                        outcome = exp.fires()
-                        res.fired_after, res.fire_deadline = _measure(outcome, result.injected_at)
-                        exp.is_inhibited(by=contract.inhibited_by)
-                        res.inhibited = True
-        finally:
-            with steps.step(f"revert: {scenario.fault}"):
-                reverting_at = timeline.mark("reverting", scenario.fault).time
-                fault.__exit__(None, None, None)
-                result.reverted_at = timeline.mark("reverted", scenario.fault).time
-        current = ("silent", scenario.alerts[0])
-        with steps.step("silent: no must-stay-silent alert fired during the fault") as record:
-            result.silent_checked = list(scenario.silent)
-            fired = _fired_between(observers.prometheus, scenario.silent, result.injected_at, result.reverted_at)
-            record.detail["fired"] = fired
-            if fired:
-                raise ExpectationError(f"scenario {scenario.id}: must-stay-silent alerts fired during the fault: "
-                                       + ", ".join(fired))
-        for res, contract, exp in zip(result.alerts, scenario.alerts, expectations, strict=True):
-            current = ("resolve", contract)
-            with steps.step(f"resolve: {contract.title}"):
-                if contract.receiver:
-                    outcome = exp.resolves(receiver=contract.receiver, seen_from=reverting_at)
-                else:
-                    outcome = _resolved_in_prometheus(exp, observers.prometheus, result.reverted_at)
-                res.resolved_after, res.resolve_deadline = _measure(outcome, result.reverted_at)
-                res.deadline_explanations["resolve"] = outcome.deadline.explain() if outcome.deadline else ""
-            current = ("flapping", contract)
-            exp.no_flapping()
-            res.status = "passed"
+        drill.baseline(quiet_timeout)
+        drill.timeline.start()
+        fault = scenario.fault.build(backend, max_duration=drill.fault_lifetime())
+        fault.require(drill.magnitude_needs(scenario.fault.kind))
+        with drill.fault_window(fault):
+            drill.prove(fault)
+            drill.fire_and_deliver()
+            drill.inhibited()
+            drill.hold()
+        drill.silent()
+        drill.inhibited_never_delivered()
+        drill.resolve()
         if after_revert is not None:
-            with steps.step("ledger: every acknowledged write is in Postgres"):
-                after_revert(result)
-        result.status = "passed"
-        return result
+            with drill.steps.step("ledger: every acknowledged write is in Postgres"):
+                after_revert(drill.result)
+        drill.result.status = "passed"
+        return drill.result
     except BaseException as exc:
-        step, contract = current
-        result.status = "failed" if isinstance(exc, AssertionError) else "broken"
-        result.diagnosis = _classify(step, contract, exc) if isinstance(exc, ExpectationError) else str(exc)
-        for res in result.alerts:
-            if res.status == "not run" and res.alert == contract.name and res.labels == contract.labels:
-                res.status, res.diagnosis = result.status, result.diagnosis
-        exc.drill_result = result  # type: ignore[attr-defined]  # the caller records failed runs too
+        drill.fail(exc)
+        exc.drill_result = drill.result  # type: ignore[attr-defined]  # the caller records failed runs too
         raise
     finally:
-        timeline.stop()
-        result.ended = time.time()
-        result.steps = steps.to_list()
-        result.timeline = [dict(zip(("t", "source", "kind", "alert", "labels", "detail"), row, strict=False))
-                           for row in timeline.as_rows(relative_to=result.injected_at)]
-
-
-def _measure(outcome: Any, anchor: float | None) -> tuple[float | None, float | None]:
-    deadline = round(outcome.deadline.seconds, 3) if outcome.deadline else None
-    start = anchor if anchor is not None else outcome.anchor
-    return round(outcome.at - start, 3), deadline
+        drill.finish()
 
 
 def _notified_labels(evidence: Any, name: str) -> dict[str, str]:
@@ -243,55 +380,33 @@ def _notified_labels(evidence: Any, name: str) -> dict[str, str]:
     return {}
 
 
-@dataclass(frozen=True)
-class _PrometheusOnly:
-    anchor: float
-    at: float
-    deadline: Any
-
-
-def _resolved_in_prometheus(exp: AlertExpectation, prometheus: PrometheusClient, anchor: float | None) -> Any:
-    """For an alert that was never notified (inhibited, or its Alertmanager was down): inactive in time.
-
-    No resolved notification can come for an alert that was never sent, so only Prometheus is judged.
-    """
-    from alertdrill.waiting import poll_until
-
-    anchor = anchor or time.time()
-    deadline = exp.deadline("resolve")
-
-    def active() -> list:
-        return [a for a in prometheus.alerts() if a.name == exp.name and a.state in ("pending", "firing")
-                and all(a.labels.get(k) == v for k, v in exp.labels.items())]
-
-    ok, still = poll_until(active, timeout=max(0.0, anchor + deadline.seconds - time.time()), interval=0.1,
-                           accept=lambda alerts: not alerts)
-    if not ok:
-        raise ExpectationError(f"{exp.title} still {still[0].state if still else 'active'} "
-                               f"{time.time() - anchor:.1f}s after the fault was reverted; deadline "
-                               f"{deadline.explain()}")
-    return _PrometheusOnly(anchor=anchor, at=time.time(), deadline=deadline)
-
-
-def _fired_between(prometheus: PrometheusClient, names: tuple[str, ...], start: float | None,
-                   end: float | None) -> list[str]:
+def _active_between(prometheus: PrometheusClient, names: tuple[str, ...], start: float | None,
+                    end: float | None) -> list[str]:
+    """``Name{labels} state`` for every must-stay-silent alert ALERTS shows pending or firing in the
+    window (a step of one second: no evaluation of a 1 s group is skipped)."""
     if not names or start is None or end is None:
         return []
     pattern = "|".join(names)
-    series = prometheus.query_range(f'ALERTS{{alertstate="firing",alertname=~"{pattern}"}}', start, max(end, start + 1),
-                                    1.0)
-    return sorted({s.labels.get("alertname", "?") + _fmt(s.labels) for s in series})
+    series = prometheus.query_range(f'ALERTS{{alertname=~"{pattern}"}}', start, max(end, start + 1), 1.0)
+    return sorted({s.labels.get("alertname", "?") + _fmt(s.labels) + " " + s.labels.get("alertstate", "?")
+                   for s in series})
 
 
 def _fmt(labels: dict[str, str]) -> str:
     keep = {k: v for k, v in labels.items() if k not in ("alertname", "alertstate", "__name__")}
-    return "{" + ",".join(f"{k}={v}" for k, v in sorted(keep.items())) + "}"
+    return format_labels(keep)
+
+
+def quiet_timeout(observers: Observers) -> float:
+    """How long a drill may wait for the stack to be quiet: LIFETIME_MARGIN x the longest resolve
+    deadline of any rule under test (the previous scenario's alerts resolving) + LIFETIME_SLACK."""
+    longest = max((gather_timings(rule, observers.prometheus, observers.alertmanager, {}).resolve(Slack()).seconds
+                   for rule in observers.prometheus.rules()), default=0.0)
+    return LIFETIME_MARGIN * longest + LIFETIME_SLACK
 
 
 def wait_quiet(prometheus: PrometheusClient, *, timeout: float) -> None:
     """Wait until no alert is pending or firing: a scenario starts from a quiet stack."""
-    from alertdrill.waiting import poll_until
-
     ok, active = poll_until(lambda: [a for a in prometheus.alerts() if a.state in ("pending", "firing")],
                             timeout=timeout, interval=0.2, accept=lambda alerts: not alerts)
     if not ok:

@@ -14,6 +14,7 @@ single line that names the thing that is wrong and how to fix it. Third-party er
     ├── FaultError
     │   ├── FaultInjectError      the fault could not be put in place
     │   ├── FaultNotInEffectError prove() found no evidence the fault is in effect
+    │   │   └── FaultTooWeakError in effect, but short of the threshold of the rule under test
     │   ├── FaultRevertError      undo failed (recorded; the run fails)
     │   └── ForeignTargetError    a fault aimed at something this stack did not start
     ├── ObservationError          Prometheus / Alertmanager / sink unreachable, HTTP error, bad JSON
@@ -38,6 +39,7 @@ __all__ = [
     "FaultInjectError",
     "FaultNotInEffectError",
     "FaultRevertError",
+    "FaultTooWeakError",
     "ForeignTargetError",
     "LoadError",
     "ObservationError",
@@ -88,6 +90,11 @@ class FaultInjectError(FaultError):
 
 class FaultNotInEffectError(FaultError):
     """prove() found no evidence that the fault is in effect, so no alert may be judged on it."""
+
+
+class FaultTooWeakError(FaultNotInEffectError):
+    """The fault is in effect, but what it measures falls short of the rule's threshold: the alert
+    could not fire, and the drill says so instead of "did not fire"."""
 
 
 class FaultRevertError(FaultError):

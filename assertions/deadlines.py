@@ -1,15 +1,26 @@
 """Deadlines computed from the live configuration, each able to explain itself.
 
-The timing model (DESIGN.md): a change in a metric is seen after at most one scrape interval, the
-rule sees it at its group's next evaluation, the alert fires ``for`` later (one more evaluation
-absorbs the evaluation grid), and Alertmanager sends the first notification of a new group after
-``group_wait``. A resolved notification waits for the group's next ``group_interval`` tick. Every
-term is read from the running Prometheus and Alertmanager, so a deadline is never a constant:
+The timing model (DESIGN.md): a change in a metric is seen after at most one scrape interval plus
+the scrape itself (its job's ``scrape_timeout`` bounds how long it takes), the rule sees it at its
+group's next evaluation, the expression may need more time before it can turn true (a range window
+to fill or to empty, an age to reach, a vanished series to leave the lookback: :mod:`.needs` says
+which, per function), the alert fires ``for`` later (one more evaluation absorbs the evaluation grid),
+and Alertmanager sends the first notification of a new group after ``group_wait``. A resolved
+notification waits for the group's next ``group_interval`` tick. Every term is read from the running
+Prometheus and Alertmanager, so a deadline is never a constant:
 
-    fire    = scrape + evaluation + longest range window + lookback (absent() rules only) + for + evaluation
+    fire    = scrape + scrape timeout + evaluation + expression needs + lookback (absent() only) + for + evaluation
     deliver = fire + group_wait
     resolve = scrape + evaluation + keep_firing_for + longest range window + group_interval
     each    = (sum of terms) * (1 + slack.fraction) + slack.absolute
+
+The bounds of the ideal pipeline, which the report shows next to each measured time:
+
+    best case  = for (+ group_wait for delivery): the fault seen at once, the first evaluation in time
+    worst case = scrape + evaluation + expression needs + lookback + for + evaluation (+ group_wait)
+
+A deadline is its worst case plus the scrape's own duration and slack; the test suite checks against
+real Prometheus that it stays under twice the worst case (tests/assertions/test_deadline_bounds.py).
 """
 
 from __future__ import annotations
@@ -22,10 +33,11 @@ from alertdrill.errors import ConfigError
 
 from .alertmanager import AlertmanagerClient
 from .durations import format_duration, parse_duration
+from .needs import age_needs, window_needs
 from .prometheus import AlertingRule, PrometheusClient
 from .promql import selectors
 
-__all__ = ["Deadline", "Slack", "Term", "TimingFacts", "gather_timings"]
+__all__ = ["Bounds", "Deadline", "Slack", "Term", "TimingFacts", "gather_timings"]
 
 
 @dataclass(frozen=True)
@@ -112,6 +124,16 @@ def _secs(seconds: float) -> str:
 
 
 @dataclass(frozen=True)
+class Bounds:
+    """The ideal pipeline's best and worst case in seconds from the fault, to fire and to deliver."""
+
+    best_fire: float
+    worst_fire: float
+    best_deliver: float
+    worst_deliver: float
+
+
+@dataclass(frozen=True)
 class TimingFacts:
     """Every timing an alert's deadlines depend on, as Terms read from the live stack."""
 
@@ -123,14 +145,24 @@ class TimingFacts:
     group_wait: Term
     group_interval: Term
     absence: Term = Term("lookback delta", 0.0, "the rule does not alert on absence")
+    #: How long the scrape that sees the fault may take (the job's scrape_timeout).
+    scrape_duration: Term = Term("scrape timeout", 0.0, "not read")
+    #: What the expression waits for before it can turn true: a window to fill/empty, an age (see .needs).
+    needs: Term = Term("expression needs", 0.0, "no range window or age to wait for")
+
+    def _worst_fire_terms(self) -> tuple[Term, ...]:
+        return (self.scrape, self.evaluation, self.needs, self.absence, self.for_,
+                Term("one more evaluation", self.evaluation.seconds, "evaluation grid"))
 
     def fire(self, slack: Slack) -> Deadline:
-        # A windowed function (rate, increase, ...) may need its whole window of fault-time samples
-        # before it crosses the threshold, so the window counts here too (0 for instant rules).
-        window = Term("range window to fill", self.range_window.seconds, self.range_window.source.replace(
-            "old samples leave", "new samples fill"))
-        return Deadline("fire", (self.scrape, self.evaluation, window, self.absence, self.for_,
-                                 Term("one more evaluation", self.evaluation.seconds, "evaluation grid")), slack)
+        worst = self._worst_fire_terms()
+        return Deadline("fire", (worst[0], self.scrape_duration, *worst[1:]), slack)
+
+    def pending(self, slack: Slack) -> Deadline:
+        """How long the alert may take to become pending: the fire deadline without ``for`` and the
+        evaluation grid (what a must-stay-silent alert's hold needs)."""
+        return Deadline("pending", (self.scrape, self.scrape_duration, self.evaluation, self.needs, self.absence),
+                        slack)
 
     def deliver(self, slack: Slack) -> Deadline:
         return Deadline("deliver", (*self.fire(slack).terms, self.group_wait), slack)
@@ -143,6 +175,13 @@ class TimingFacts:
         """Fire, then Prometheus sends the alert to Alertmanager at the next evaluation."""
         return Deadline("inhibit", (*self.fire(slack).terms,
                                     Term("send to Alertmanager", self.evaluation.seconds, "next evaluation")), slack)
+
+    def bounds(self) -> Bounds:
+        """Best and worst case of the ideal pipeline (no scrape duration, no slack)."""
+        worst = sum(t.seconds for t in self._worst_fire_terms())
+        return Bounds(best_fire=self.for_.seconds, worst_fire=worst,
+                      best_deliver=self.for_.seconds + self.group_wait.seconds,
+                      worst_deliver=worst + self.group_wait.seconds)
 
 
 def _scrape_term(prometheus: PrometheusClient, rule: AlertingRule) -> Term:
@@ -160,6 +199,20 @@ def _scrape_term(prometheus: PrometheusClient, rule: AlertingRule) -> Term:
     return Term("scrape interval", config.scrape_interval_for(job), f"job '{job}'{others}, /api/v1/status/config")
 
 
+def _scrape_duration_term(prometheus: PrometheusClient, scrape: Term, job: str | None) -> Term:
+    """The job's scrape_timeout: a hanging exporter answers (or fails) only when it expires."""
+    config = prometheus.config()
+    if job is None:
+        return Term("scrape timeout", min(config.scrape_timeout, scrape.seconds),
+                    "global scrape_timeout, /api/v1/status/config")
+    return Term("scrape timeout", config.scrape_timeout_for(job), f"job '{job}', /api/v1/status/config")
+
+
+def _job(scrape: Term) -> str | None:
+    source = scrape.source
+    return source.split("'")[1] if source.startswith("job '") else None
+
+
 def _longest_window(rule: AlertingRule) -> Term:
     windows = []
     for sel in selectors(rule.query):
@@ -172,6 +225,28 @@ def _longest_window(rule: AlertingRule) -> Term:
         return Term("range window", 0.0, "no range vector in the expression")
     seconds, where = max(windows)
     return Term("range window", seconds, f"old samples leave {where}")
+
+
+def _needs_term(rule: AlertingRule, scrape: Term) -> Term:
+    """The longest wait the expression itself imposes: a window to fill or empty, an age, two samples."""
+    try:
+        needs, ages = window_needs(rule.query), age_needs(rule.query)
+    except ConfigError as exc:  # a syntax the tree does not model: assume the longest window must fill
+        window = _longest_window(rule)
+        return Term("expression needs", window.seconds, f"longest range window, expression not analysed ({exc})")
+    candidates = [(0.0, "no range window or age to wait for")]
+    for need in needs:
+        if need.waits:
+            candidates.append((need.seconds, need.why()))
+        elif need.kind == "two samples":
+            candidates.append((scrape.seconds, need.why() + " (one more scrape)"))
+    for age in ages:
+        candidates.append((age.seconds, f"{age.selector} {age.comparison}: an age reaches its threshold"))
+    seconds, why = max(candidates, key=lambda c: c[0])
+    skipped = [n for n in needs if not n.waits and n.kind != "two samples"]
+    if skipped and seconds == 0:
+        why = "; ".join(n.why() for n in skipped)
+    return Term("expression needs", seconds, why)
 
 
 def gather_timings(rule: AlertingRule, prometheus: PrometheusClient, alertmanager: AlertmanagerClient,
@@ -189,8 +264,9 @@ def gather_timings(rule: AlertingRule, prometheus: PrometheusClient, alertmanage
     except ConfigError:  # not routed there: use where it goes; the delivery check will fail and say so
         timings = alertmanager.group_timings(route_labels)
         route = f"route {timings.route} -> {timings.receiver}, NOT {receiver}, /api/v2/status"
+    scrape = _scrape_term(prometheus, rule)
     return TimingFacts(
-        scrape=_scrape_term(prometheus, rule),
+        scrape=scrape,
         evaluation=Term("evaluation interval", evaluation, f"group '{rule.group}', /api/v1/rules"),
         for_=Term("for", rule.duration, f"rule {rule.name}"),
         keep_firing_for=Term("keep_firing_for", rule.keep_firing_for, f"rule {rule.name}"),
@@ -198,13 +274,15 @@ def gather_timings(rule: AlertingRule, prometheus: PrometheusClient, alertmanage
         group_wait=Term("group_wait", timings.group_wait, route),
         group_interval=Term("group_interval", timings.group_interval, route),
         absence=_absence_term(prometheus, rule),
+        scrape_duration=_scrape_duration_term(prometheus, scrape, _job(scrape)),
+        needs=_needs_term(rule, scrape),
     )
 
 
 def _absence_term(prometheus: PrometheusClient, rule: AlertingRule) -> Term:
     """An absent() rule sees a vanished series only after the lookback delta: Prometheus 2.42 writes
     no staleness markers when a whole scrape job is removed, so the last sample stays visible."""
-    if "absent(" not in rule.query and "absent_over_time(" not in rule.query:
+    if "absent(" not in rule.query:  # absent_over_time() reads a range: its window is in .needs
         return Term("lookback delta", 0.0, "the rule does not alert on absence")
     lookback = prometheus.flags().get("query.lookback-delta", "5m")
     return Term("lookback delta", parse_duration(lookback, what="query.lookback-delta"),

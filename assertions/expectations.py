@@ -10,6 +10,8 @@ arithmetic, the rule, the value of each selector and the timeline.
 
 from __future__ import annotations
 
+import math
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -24,9 +26,10 @@ from .deadlines import Deadline, Slack, TimingFacts, gather_timings
 from .diagnostics import diagnose, selector_report
 from .notifications import Notification, SinkClient
 from .prometheus import ActiveAlert, AlertingRule, PrometheusClient
+from .promql import Matcher
 from .timeline import Timeline, format_labels
 
-__all__ = ["AlertExpectation", "Outcome", "expect_alert"]
+__all__ = ["AlertExpectation", "Outcome", "dropping_aggregation", "expect_alert"]
 
 T = TypeVar("T")
 ACTIVE = ("pending", "firing")
@@ -175,6 +178,30 @@ class AlertExpectation:
                               alertmanager=self.alertmanager, timeline=self.timeline, anchor=anchor))
         return ExpectationError("\n".join(lines))
 
+    def _notes_since(self, since: float) -> list[Notification]:
+        try:
+            return [n for n in self.sink.notifications() if n.received_at >= since]
+        except ObservationError:
+            return []
+
+    def _other_labels(self) -> str:
+        """When the alert is active only with other labels than expected: what it fired as, the label
+        it lacks, and the aggregation in the rule that drops it; empty otherwise."""
+        others = [a for a in self.prometheus.alerts() if a.name == self.name and a.state in ACTIVE]
+        if not others:
+            return ""
+        alert = others[0]
+        wrong = {k: v for k, v in self.labels.items() if alert.labels.get(k) != v}
+        parts = [f"fired as {alert.name}{format_labels(alert.labels)} ({alert.state})"]
+        for key, value in sorted(wrong.items()):
+            have = alert.labels.get(key)
+            parts.append(f'expected label {key}="{value}"' + (f', it has "{have}"' if have is not None else
+                                                               ", it has none"))
+            culprit = dropping_aggregation(self.rule.query, key) if have is None else None
+            if culprit:
+                parts.append(f"the rule's `{culprit}` drops it")
+        return "; ".join(parts)
+
     def _sink_lines(self, since: float) -> list[str]:
         try:
             notes = [n for n in self.sink.notifications() if n.received_at >= since]
@@ -202,7 +229,8 @@ class AlertExpectation:
             problems.append(f"the rule does not evaluate: {self.rule.last_error}")
         active = self._active()
         if active:
-            problems.append("already " + ", ".join(f"{a.state} {format_labels(a.labels)}" for a in active))
+            problems.append("fired at baseline, before any fault: already "
+                            + ", ".join(f"{a.state} {format_labels(a.labels)}" for a in active))
         for text, samples, description in selector_report(self.prometheus, self.rule.query):
             if samples is None or not samples:
                 problems.append(f"selector {text} {description}")
@@ -229,10 +257,34 @@ class AlertExpectation:
         found = self._until(lambda: next(iter(self._active(("firing",))), None), anchor + deadline.seconds,
                             self.poll_interval)
         if found is None:
-            raise self._fail("fires", f"did not fire within {deadline.seconds:.2f} s", "Prometheus state firing",
-                             deadline, anchor)
-        at = self._earliest("firing", "prometheus", anchor, time.time())
+            raise self._fail("fires", self._other_labels() or f"did not fire within {deadline.seconds:.2f} s",
+                             "Prometheus state firing", deadline, anchor)
+        at = self.firing_transition(found, anchor)
+        if at is None:
+            at = self._earliest("firing", "prometheus", anchor, time.time())
         return self._pass("fires", anchor, at, deadline, found, "Prometheus state firing")
+
+    def firing_transition(self, alert: ActiveAlert, anchor: float) -> float | None:
+        """Prometheus' own time of ``alert``'s firing transition after ``anchor``, not when a poll saw it.
+
+        The first ``ALERTS{alertstate="firing"}`` sample after the anchor is stamped with the evaluation
+        that fired it; if the series cannot be read, ``activeAt`` (the evaluation that made it pending)
+        plus ``for`` rounded up to the group's evaluation grid. None when neither is known.
+        """
+        labels = {**alert.labels, "alertstate": "firing"}
+        selector = "ALERTS{" + ",".join(str(Matcher(k, "=", v)) for k, v in sorted(labels.items())) + "}"
+        try:
+            stamps = [t for series in self.prometheus.raw_samples(selector, anchor, time.time())
+                      for t, _ in series.values]
+        except ObservationError:
+            stamps = []
+        if stamps:
+            return min(stamps)
+        if alert.active_at is None:
+            return None
+        interval = self.rule.group_interval
+        steps = math.ceil(self.rule.duration / interval - 1e-9) if interval > 0 else 0
+        return alert.active_at + steps * interval
 
     def delivered_to(self, receiver: str, within: float | None = None, labels: Mapping[str, str] | None = None,
                      *, since: float | None = None) -> Outcome:
@@ -243,8 +295,12 @@ class AlertExpectation:
         found = self._wait_notification(receiver, "firing", labels, anchor, limit, lambda: True)
         expected = f"a firing notification to receiver {receiver!r}"
         if found is None:
-            raise self._fail(f"delivered_to({receiver})", f"no firing notification to {receiver!r} within "
-                             f"{deadline.seconds:.2f} s", expected, deadline, anchor,
+            elsewhere = sorted({n.receiver for n in self._notes_since(anchor)
+                                if n.alerts_named(self.name, {**self.labels, **(labels or {})}, "firing")
+                                and receiver not in (n.receiver, n.payload_receiver)})
+            summary = (f"fired, but was delivered to {', '.join(map(repr, elsewhere))}, not {receiver!r}" if elsewhere
+                       else f"no firing notification to {receiver!r} within {deadline.seconds:.2f} s")
+            raise self._fail(f"delivered_to({receiver})", summary, expected, deadline, anchor,
                              self._sink_lines(anchor) + self._route_lines())
         self.delivered_receivers.append(receiver)
         return self._pass(f"delivered_to({receiver})", anchor, found.received_at, deadline, found, expected)
@@ -308,23 +364,47 @@ class AlertExpectation:
         # Resolved while the revert was still running counts as resolved at once.
         return self._pass("resolves", anchor, max(anchor, seen_inactive, note.received_at), deadline, note, expected)
 
-    def stays_silent(self, during: float) -> Outcome:
-        """Never pending or firing for ``during`` seconds from now (polled, then checked in ``ALERTS``)."""
+    def inactive(self, within: float | None = None, *, since: float | None = None) -> Outcome:
+        """Inactive in Prometheus within the resolve deadline: for an alert that was never notified
+        (inhibited, or its Alertmanager was down), so no resolved notification can come. The time is
+        when the timeline saw it resolve, not when this check happened to look."""
+        anchor = since if since is not None else self.revert_anchor()
+        deadline = Deadline.fixed("resolve", within) if within is not None else self.deadline("resolve")
+        found = self._until(lambda: True if not self._active() else None, anchor + deadline.seconds,
+                            self.poll_interval)
+        if found is None:
+            still = self._active()
+            raise self._fail("inactive", f"still {still[0].state if still else 'active'} "
+                             f"{time.time() - anchor:.1f} s after the fault was reverted",
+                             "inactive in Prometheus", deadline, anchor)
+        at = time.time()
+        for kind in ("resolved", "inactive"):
+            at = self._earliest(kind, "prometheus", anchor, at)
+        return self._pass("inactive", anchor, max(anchor, at), deadline, None, "inactive in Prometheus")
+
+    def stays_silent(self, during: float, *, since: float | None = None, why: str = "") -> Outcome:
+        """Never pending or firing for ``during`` seconds from ``since`` (default: now): polled, then
+        checked in Prometheus' own ``ALERTS`` series, so a short episode between polls is seen too.
+        ``why`` names what an activation would mean (e.g. a second firing episode)."""
         if during <= 0:
             raise ConfigError(f"stays_silent(during={during!r}) needs a positive number of seconds")
-        start = time.time()
+        start = time.time() if since is None else since
         found = self._until(lambda: next(iter(self._active()), None), start + during, self.poll_interval)
-        expected = f"never pending or firing for {during:g} s"
+        expected = f"never pending or firing for {during:g} s" + (f" ({why})" if why else "")
+        what = f"{why}: " if why else ""
         if found is not None:
-            raise self._fail("stays_silent", f"became {found.state} {time.time() - start:.2f} s into the "
-                             f"{during:g} s window", expected, Deadline.fixed("silence", during), start)
-        end = time.time()
+            raise self._fail("stays_silent", f"{what}became {found.state} {format_labels(found.labels)} "
+                             f"{time.time() - start:.2f} s into the {during:g} s window", expected,
+                             Deadline.fixed("silence", during), start)
+        end = max(time.time(), start + during)
         matchers = ",".join(f'{k}="{v}"' for k, v in {"alertname": self.name, **self.labels}.items())
-        step = max(self.rule.group_interval or 1.0, during / 10_000)
-        series = self.prometheus.query_range(f"ALERTS{{{matchers}}}", start, end, step)
+        # One point per evaluation (at most 1 s apart), from one step after the start: the evaluation
+        # that resolved the alert wrote the staleness marker that ends its ALERTS series there.
+        step = max(min(self.rule.group_interval or 1.0, 1.0), during / 10_000)
+        series = self.prometheus.query_range(f"ALERTS{{{matchers}}}", start + step, max(end, start + 2 * step), step)
         if series:
             states = sorted({s.labels.get("alertstate", "?") for s in series})
-            raise self._fail("stays_silent", f"ALERTS shows it {'/'.join(states)} during the window", expected,
+            raise self._fail("stays_silent", f"{what}ALERTS shows it {'/'.join(states)} during the window", expected,
                              Deadline.fixed("silence", during), start)
         return self._pass("stays_silent", start, end, None)
 
@@ -382,6 +462,35 @@ class AlertExpectation:
             raise self._fail("is_inhibited", f"not inhibited{' by ' + by if by else ''} within "
                              f"{deadline.seconds:.2f} s", expected, deadline, anchor)
         return self._pass("is_inhibited", anchor, time.time(), None, found, expected)
+
+
+_AGGREGATION = re.compile(
+    r"\b(sum|avg|min|max|count|group|stddev|stdvar|topk|bottomk|quantile|count_values)\s*"
+    r"(?:(by|without)\s*\(([^)]*)\)\s*)?\(")
+
+
+def dropping_aggregation(query: str, label: str) -> str | None:
+    """The first aggregation in ``query`` whose result has no ``label`` (``sum by (datname)``,
+    ``avg without (instance)``, a bare ``max(...)``), as written; None when every one keeps it."""
+    for match in _AGGREGATION.finditer(query):
+        op, mode, listed = match.group(1), match.group(2), match.group(3)
+        names = {n.strip() for n in (listed or "").split(",") if n.strip()}
+        if mode is None:
+            trailing = re.match(r"\s*(by|without)\s*\(([^)]*)\)", query[_closing(query, match.end() - 1) + 1:])
+            if trailing:
+                mode, names = trailing.group(1), {n.strip() for n in trailing.group(2).split(",") if n.strip()}
+        if (mode is None) or (mode == "by" and label not in names) or (mode == "without" and label in names):
+            return f"{op} {mode} ({', '.join(sorted(names))})" if mode else f"{op}(...)"
+    return None
+
+
+def _closing(text: str, open_at: int) -> int:
+    depth = 0
+    for i in range(open_at, len(text)):
+        depth += {"(": 1, ")": -1}.get(text[i], 0)
+        if depth == 0:
+            return i
+    return len(text) - 1
 
 
 def expect_alert(name: str, labels: Mapping[str, str] | None = None, *, prometheus: PrometheusClient,

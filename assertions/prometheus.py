@@ -108,10 +108,16 @@ class PrometheusConfig:
     evaluation_interval: float
     job_scrape_intervals: dict[str, float]
     raw: dict[str, Any] = field(repr=False)
+    scrape_timeout: float = 10.0
+    job_scrape_timeouts: dict[str, float] = field(default_factory=dict)
 
     def scrape_interval_for(self, job: str) -> float:
         """The scrape interval of ``job``, or the global one when the job sets none or is unknown."""
         return self.job_scrape_intervals.get(job, self.scrape_interval)
+
+    def scrape_timeout_for(self, job: str) -> float:
+        """How long one scrape of ``job`` may take: its scrape_timeout, never more than its interval."""
+        return min(self.job_scrape_timeouts.get(job, self.scrape_timeout), self.scrape_interval_for(job))
 
 
 def _value(text: Any) -> float:
@@ -220,6 +226,20 @@ class PrometheusClient(JsonApi):
             return [Sample(_plain(r.get("metric")), _value(r["values"][-1][1])) for r in result if r["values"]]
         raise ObservationError(f"Prometheus at {self.url}: query {expr!r} gave a {kind} result, not numbers")
 
+    def raw_samples(self, selector: str, start: float, end: float) -> list[Series]:
+        """The stored samples of ``selector`` between unix times ``start`` and ``end``, at their own
+        timestamps (a range-vector instant query: for rule series, the evaluation times)."""
+        if end < start:
+            raise ConfigError(f"raw_samples needs start <= end, got {start}, {end}")
+        window = max(1, int(end - start + 0.999))
+        data = self.api("/query", {"query": f"{selector}[{window}s]", "time": f"{end:.3f}"})
+        if data.get("resultType") != "matrix":
+            raise ObservationError(f"Prometheus at {self.url}: {selector}[{window}s] gave a "
+                                   f"{data.get('resultType')} result, not a matrix")
+        return [Series(_plain(r.get("metric")),
+                       [(float(t), _value(v)) for t, v in r.get("values", []) if float(t) >= start])
+                for r in data.get("result", [])]
+
     def query_range(self, expr: str, start: float, end: float, step: float) -> list[Series]:
         """Range query between unix times ``start`` and ``end`` every ``step`` seconds."""
         if step <= 0 or end < start:
@@ -253,10 +273,13 @@ class PrometheusClient(JsonApi):
         glob = raw.get("global") or {}
         scrape = parse_duration(glob.get("scrape_interval", "1m"), what="global.scrape_interval")
         evaluation = parse_duration(glob.get("evaluation_interval", "1m"), what="global.evaluation_interval")
-        jobs = {
-            job["job_name"]: parse_duration(job.get("scrape_interval", scrape), what=f"{job['job_name']} interval")
-            for job in raw.get("scrape_configs") or [] if "job_name" in job}
-        return PrometheusConfig(scrape, evaluation, jobs, raw)
+        timeout = parse_duration(glob.get("scrape_timeout", "10s"), what="global.scrape_timeout")
+        configs = [job for job in raw.get("scrape_configs") or [] if "job_name" in job]
+        jobs = {job["job_name"]: parse_duration(job.get("scrape_interval", scrape), what=f"{job['job_name']} interval")
+                for job in configs}
+        timeouts = {job["job_name"]: parse_duration(job.get("scrape_timeout", timeout),
+                                                    what=f"{job['job_name']} scrape_timeout") for job in configs}
+        return PrometheusConfig(scrape, evaluation, jobs, raw, timeout, timeouts)
 
     def flags(self) -> dict[str, str]:
         """Command-line flags Prometheus runs with."""

@@ -109,9 +109,10 @@ class Timeline:
             self._events.append(event)
         return event
 
-    def mark(self, kind: str, detail: str = "", *, source: str = "fault", alert: str | None = None) -> Event:
-        """Record a fault or load step, e.g. ``mark("injected", "postgres stopped")``."""
-        return self.record(source, kind, alert=alert, detail=detail)
+    def mark(self, kind: str, detail: str = "", *, source: str = "fault", alert: str | None = None,
+             at: float | None = None) -> Event:
+        """Record a fault or load step, e.g. ``mark("injected", "postgres stopped")`` (``at``: when, if not now)."""
+        return self.record(source, kind, alert=alert, detail=detail, at=at)
 
     def _change(self, source: str, alert: str, labels: Mapping[str, str], state: str, at: float,
                 detail: str = "") -> None:

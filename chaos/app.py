@@ -21,9 +21,8 @@ import requests
 from alertdrill.errors import FaultInjectError
 from alertdrill.stack.app.faults import CHECK_INTERVAL_S
 
-from .backend import Backend
-from .base import DEFAULT_MAX_DURATION, Fault, check_number, poll
-from .registry import register
+from .base import Fault, Magnitude, poll
+from .params import Param
 
 __all__ = ["AppDropWrites", "AppErrors", "AppLatency", "AppSwitchFault"]
 
@@ -40,8 +39,8 @@ class AppSwitchFault(Fault):
 
     key: ClassVar[str] = ""
 
-    def __init__(self, *, backend: Backend, max_duration: float = DEFAULT_MAX_DURATION) -> None:
-        super().__init__(backend=backend, max_duration=max_duration)
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.path = Path(self.info.fault_file)
         if Path(self.info.run_dir) not in self.path.parents:
             raise FaultInjectError(f"the fault file {self.path} is outside the stack's run directory")
@@ -49,9 +48,6 @@ class AppSwitchFault(Fault):
 
     def value(self) -> Any:
         raise NotImplementedError
-
-    def params(self) -> dict[str, Any]:
-        return {}
 
     def target(self) -> dict[str, Any]:
         return {"stack": self.info.name, "component": "app", "switch": f"{self.path.name}:{self.key}"}
@@ -140,23 +136,18 @@ def _injected(status: int, body: Any) -> bool:
     return status == 500 and isinstance(body, dict) and body.get("error") == "injected fault"
 
 
-@register
 class AppErrors(AppSwitchFault):
     """``ratio`` of requests fail with an injected HTTP 500."""
 
     kind = "app-errors"
     key = "error_ratio"
-
-    def __init__(self, *, backend: Backend, ratio: float = 0.5, max_duration: float = DEFAULT_MAX_DURATION) -> None:
-        check_number("ratio", ratio, low=0, high=1, low_inclusive=False)
-        super().__init__(backend=backend, max_duration=max_duration)
-        self.ratio = float(ratio)
+    parameters = {"ratio": Param(float, 0.5, low=0, high=1, low_inclusive=False,
+                                 help="share of requests that fail with an injected 500")}
+    ratio: float
+    magnitude_metric = "http_requests_total"
 
     def value(self) -> float:
         return self.ratio
-
-    def params(self) -> dict[str, Any]:
-        return {"ratio": self.ratio}
 
     def _effect_seen(self) -> bool:
         status, _, body = self._get()
@@ -175,25 +166,21 @@ class AppErrors(AppSwitchFault):
                                      **facts)
         return f"{injected}/{samples} requests to {PROBE_PATH} failed with an injected 500", facts
 
+    def _magnitudes(self, facts: dict[str, Any]) -> list[Magnitude]:
+        return [Magnitude(f"share of requests to {PROBE_PATH} answered 5xx", facts["observed_ratio"], need)
+                for need in self.needs]
 
-@register
+
 class AppLatency(AppSwitchFault):
     """Every request waits ``latency_ms`` before it is handled."""
 
     kind = "app-latency"
     key = "latency_ms"
-
-    def __init__(self, *, backend: Backend, latency_ms: float = 800.0, max_duration: float = DEFAULT_MAX_DURATION
-                 ) -> None:
-        check_number("latency_ms", latency_ms, low=1, high=60_000)
-        super().__init__(backend=backend, max_duration=max_duration)
-        self.latency_ms = float(latency_ms)
+    parameters = {"latency_ms": Param(float, 800.0, low=1, high=60_000, help="added to every request")}
+    latency_ms: float
 
     def value(self) -> float:
         return self.latency_ms
-
-    def params(self) -> dict[str, Any]:
-        return {"latency_ms": self.latency_ms}
 
     def _latency_s(self) -> float:
         return self.latency_ms / 1000.0
@@ -211,7 +198,6 @@ class AppLatency(AppSwitchFault):
         return summary, facts
 
 
-@register
 class AppDropWrites(AppSwitchFault):
     """POST /items answers 201 with an id, but the row is rolled back (a lost write)."""
 

@@ -8,7 +8,7 @@ Lifecycle (chaostoolkit style: the undo is registered before the fault is inject
     revert():  _revert() (with Ctrl-C/SIGTERM held back) -> remove the journal entry; idempotent; a
                failed revert keeps the entry so `alertdrill recover` can retry it
 
-Every step leaves a :class:`StepRecord` (UTC start and end, status, output, error) for reports.
+Every step leaves an :class:`alertdrill.steps.StepRecord` (start and end, status, detail, error) for reports.
 Subclasses implement ``_inject``, ``_prove`` and ``_revert``; ``_revert`` must work both in the
 injecting process and in a later one that only has the journal entry (see chaos/recovery.py).
 """
@@ -23,11 +23,12 @@ import time
 import uuid
 import weakref
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
+from alertdrill.assertions.thresholds import Threshold
 from alertdrill.errors import (
     AlertdrillError,
     ConfigError,
@@ -35,13 +36,17 @@ from alertdrill.errors import (
     FaultInjectError,
     FaultNotInEffectError,
     FaultRevertError,
+    FaultTooWeakError,
 )
 from alertdrill.stack.process import process_start_ticks
+from alertdrill.steps import StepRecord, StepRecorder
 from alertdrill.waiting import poll_until
 
 from .backend import Backend, stack_info
 from .guard import StackGuard
 from .journal import Journal, JournalEntry, utc_iso
+from .params import Param, check_number, validate_params
+from .registry import register
 from .signals import SIGTERM_GUARD, signals_deferred
 
 __all__ = [
@@ -49,8 +54,7 @@ __all__ = [
     "MAX_MAX_DURATION",
     "Evidence",
     "Fault",
-    "StepRecord",
-    "check_number",
+    "Magnitude",
     "poll",
 ]
 
@@ -62,18 +66,21 @@ DEFAULT_MAX_DURATION = 300.0
 MAX_MAX_DURATION = 3600.0
 
 
-def check_number(name: str, value: Any, *, low: float, high: float, integer: bool = False,
-                 low_inclusive: bool = True) -> Any:
-    """Validate a numeric constructor argument; ConfigError names the argument and the bad value."""
-    kind = "an integer" if integer else "a number"
-    expected = f"{name} must be {kind} in {'[' if low_inclusive else '('}{low:g}..{high:g}]"
-    ok_type = isinstance(value, int) if integer else isinstance(value, int | float)
-    if isinstance(value, bool) or not ok_type:
-        raise ConfigError(f"{expected}, got {value!r}")
-    too_low = value < low if low_inclusive else value <= low
-    if too_low or value > high or value != value:  # value != value: NaN
-        raise ConfigError(f"{expected}, got {value!r}")
-    return value
+@dataclass(frozen=True)
+class Magnitude:
+    """What a fault measured directly, against the threshold of the rule it must drive."""
+
+    what: str
+    measured: float
+    need: Threshold
+
+    @property
+    def reached(self) -> bool:
+        return self.need.met_by(self.measured)
+
+    def line(self) -> str:
+        verdict = "reached" if self.reached else "the rule needs"
+        return f"{self.what} measured {self.measured:g}, {verdict} {self.need}"
 
 
 @dataclass(frozen=True)
@@ -86,22 +93,6 @@ class Evidence:
     summary: str
     facts: dict[str, Any]
     observed_at: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass
-class StepRecord:
-    """One step of a fault's life (inject, prove, revert, expire)."""
-
-    name: str
-    started_at: str
-    ended_at: str = ""
-    duration_s: float = 0.0
-    status: str = "running"
-    output: Any = None
-    error: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -123,15 +114,43 @@ def _revert_active_at_exit() -> None:
 class Fault(ABC):
     """Base of every fault; use it as a context manager: ``with fault: fault.prove()``."""
 
-    #: Unique name in the journal and the registry, e.g. ``redis-memory-fill``.
+    #: The fault's one name: the catalogue's ``kind``, the registry key and the journal kind.
     kind: ClassVar[str] = ""
+    #: The parameters this class adds to its bases' (see :meth:`spec`); each becomes an attribute.
+    parameters: ClassVar[dict[str, Param]] = {}
+    #: A regular expression over metric names: the rule thresholds on those metrics are what this
+    #: fault must reach (see :meth:`require` and :meth:`_magnitudes`); empty: no magnitude to prove.
+    magnitude_metric: ClassVar[str] = ""
+    #: True for a fault that builds up while it is injected (memory filled, connections opened): it is
+    #: in effect once inject returns. False: in effect from the moment inject starts acting (a stop).
+    builds_up: ClassVar[bool] = False
     #: Why the fault needs a stack that alertdrill started on this machine ("" when it does not): it
     #: stops, kills or pauses processes, writes the app's fault switch, a link proxy's control file or
     #: the Prometheus configuration. Against an external stack, scenarios using it are skipped with it.
     needs_local_stack: ClassVar[str] = ""
 
-    def __init__(self, *, backend: Backend, max_duration: float = DEFAULT_MAX_DURATION) -> None:
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("kind"):
+            register(cls)
+
+    @classmethod
+    def spec(cls) -> dict[str, Param]:
+        """Every parameter of this kind, its bases' first."""
+        merged: dict[str, Param] = {}
+        for klass in reversed(cls.__mro__):
+            merged.update(klass.__dict__.get("parameters", {}))
+        return merged
+
+    @classmethod
+    def validate(cls, raw: dict[str, Any]) -> dict[str, Any]:
+        """The parameters ``raw`` gives, validated and completed with defaults (one-line ConfigError)."""
+        return validate_params(cls.kind or cls.__name__, cls.spec(), raw)
+
+    def __init__(self, *, backend: Backend, max_duration: float = DEFAULT_MAX_DURATION, **params: Any) -> None:
         check_number("max_duration", max_duration, low=0, high=MAX_MAX_DURATION, low_inclusive=False)
+        for name, value in self.validate(params).items():
+            setattr(self, name, value)
         self.backend = backend
         self.info = stack_info(backend)
         self.guard = StackGuard(self.info)
@@ -139,7 +158,7 @@ class Fault(ABC):
         self.id = f"{self.kind}-{uuid.uuid4().hex[:8]}"
         self.original: dict[str, Any] = {}
         self.resources: dict[str, Any] = {}
-        self.records: list[StepRecord] = []
+        self.steps = StepRecorder(allure=False)
         self.expired = False
         self.recovered = False
         self._state = "new"
@@ -147,12 +166,15 @@ class Fault(ABC):
         self._journal = Journal(self.info.journal_dir)
         self._watchdog: threading.Timer | None = None
         self._started_at = 0.0
+        self.needs: list[Threshold] = []
+        #: When the fault took effect (see :attr:`builds_up`); the deadlines of its alerts count from here.
+        self.effective_at: float | None = None
 
     # -- what subclasses provide -------------------------------------------------------------------
 
-    @abstractmethod
     def params(self) -> dict[str, Any]:
-        """The constructor's keyword arguments (JSON values) that rebuild this fault from the journal."""
+        """The parameters (JSON values) that rebuild this fault from the journal."""
+        return {name: getattr(self, name) for name in self.spec()}
 
     @abstractmethod
     def target(self) -> dict[str, Any]:
@@ -168,6 +190,14 @@ class Fault(ABC):
     @abstractmethod
     def _inject(self) -> None:
         """Put the fault in place; return only when it is in effect."""
+
+    def require(self, needs: list[Threshold]) -> None:
+        """The thresholds of the rule under test on :attr:`magnitude_metric`: prove() must reach them."""
+        self.needs = list(needs)
+
+    def _magnitudes(self, facts: dict[str, Any]) -> list[Magnitude]:
+        """What this fault measured against each of :attr:`needs` (from ``_prove``'s facts)."""
+        return []
 
     @abstractmethod
     def _prove(self) -> tuple[str, dict[str, Any]]:
@@ -212,14 +242,16 @@ class Fault(ABC):
                 _ACTIVE.add(self)
                 SIGTERM_GUARD.activate(self.id)
                 self._start_watchdog()
+                acting_at = time.time()
                 try:
                     self._inject()
+                    self.effective_at = time.time() if self.builds_up else acting_at
                 except BaseException as exc:
                     self._revert_after_failed_inject(exc)
                     if isinstance(exc, AlertdrillError) or not isinstance(exc, Exception):
                         raise
                     raise FaultInjectError(f"{self.describe()} could not be injected: {_one_line(exc)}") from exc
-                record.output = {"original": self.original, "resources": self.resources}
+                record.detail["output"] = {"original": self.original, "resources": self.resources}
         return self
 
     def prove(self) -> Evidence:
@@ -236,8 +268,17 @@ class Fault(ABC):
                     raise
                 except Exception as exc:
                     raise self.not_in_effect(f"could not gather evidence: {_one_line(exc)}") from exc
+                magnitudes = self._magnitudes(facts)
+                if magnitudes:
+                    facts["magnitudes"] = [m.line() for m in magnitudes]
+                short = [m for m in magnitudes if not m.reached]
+                if short:
+                    error = FaultTooWeakError(f"fault {self.describe()} too weak: "
+                                              + "; ".join(m.line() for m in short))
+                    error.facts = facts  # type: ignore[attr-defined]
+                    raise error
                 evidence = Evidence(self.id, self.kind, self.target(), summary, facts, utc_iso(time.time()))
-                record.output = evidence.to_dict()
+                record.detail["output"] = evidence.to_dict()
             return evidence
 
     def wait_until_proven(self, *, timeout: float, interval: float = 0.2) -> Evidence:
@@ -256,7 +297,8 @@ class Fault(ABC):
         ok, evidence = poll_until(attempt, timeout=timeout, interval=interval, accept=lambda e: e is not None)
         if ok and evidence is not None:
             return evidence
-        raise FaultNotInEffectError(f"{last[0]} (still, after waiting {timeout:g}s)")
+        error = type(last[0]) if last[0] is not None else FaultNotInEffectError  # keep "too weak" a FaultTooWeakError
+        raise error(f"{last[0]} (still, after waiting {timeout:g}s)")
 
     def revert(self) -> str | None:
         """Undo the fault and remove its journal entry; a no-op when there is nothing to undo."""
@@ -277,7 +319,7 @@ class Fault(ABC):
                     self._journal.remove(self.id)
                     self._state = "reverted"
                     _ACTIVE.discard(self)
-                    record.output = summary
+                    record.detail["output"] = summary
                     return summary
             finally:
                 SIGTERM_GUARD.deactivate(self.id)
@@ -299,9 +341,14 @@ class Fault(ABC):
         error.facts = facts  # type: ignore[attr-defined]
         return error
 
-    def timings(self) -> dict[str, float]:
+    @property
+    def records(self) -> list[StepRecord]:
+        """Every step of this fault's life, in order."""
+        return self.steps.records
+
+    def timings(self) -> dict[str, float | None]:
         """Seconds each step took (the last of each name)."""
-        return {r.name: r.duration_s for r in self.records}
+        return {r.name: r.duration for r in self.records}
 
     # -- journal and recovery ----------------------------------------------------------------------
 
@@ -366,30 +413,14 @@ class Fault(ABC):
             if self._state != "active":
                 return
             self.expired = True
-            self.records.append(StepRecord("expire", utc_iso(time.time()), status="succeeded",
-                                           output=f"max duration {self.max_duration:g}s passed"))
+            self.steps.add("expire", status="passed", output=f"max duration {self.max_duration:g}s passed")
         try:
             self.revert()
         except FaultError as exc:
             log.error("watchdog could not revert %s: %s", self.describe(), exc)
 
-    @contextmanager
-    def _step(self, name: str) -> Iterator[StepRecord]:
-        began = time.time()
-        started = time.monotonic()
-        record = StepRecord(name, utc_iso(began))
-        self.records.append(record)
-        try:
-            yield record
-        except BaseException as exc:
-            record.status = "failed"
-            record.error = f"{type(exc).__name__}: {_one_line(exc)}"
-            raise
-        else:
-            record.status = "succeeded"
-        finally:
-            record.ended_at = utc_iso(time.time())
-            record.duration_s = round(time.monotonic() - started, 3)
+    def _step(self, name: str) -> AbstractContextManager[StepRecord]:
+        return self.steps.step(name)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -16,10 +16,10 @@ import requests
 import yaml
 
 from alertdrill.errors import ConfigError, FaultInjectError
+from alertdrill.stack.components import SCRAPE_JOBS
 
-from .backend import Backend
-from .base import DEFAULT_MAX_DURATION, Fault, poll
-from .registry import register
+from .base import Fault, poll
+from .params import Param
 
 __all__ = ["PrometheusDropJob"]
 
@@ -28,16 +28,19 @@ HTTP_TIMEOUT = 10.0
 TARGETS_TIMEOUT = 20.0
 
 
-@register
 class PrometheusDropJob(Fault):
     """Prometheus stops scraping ``job``: the job is removed from its configuration and reloaded."""
 
     kind = "prometheus-drop-job"
     needs_local_stack = "it rewrites the stack's Prometheus config file, which lives in the stack's run directory"
 
-    def __init__(self, *, backend: Backend, job: str, max_duration: float = DEFAULT_MAX_DURATION) -> None:
-        super().__init__(backend=backend, max_duration=max_duration)
-        self.job = job
+    parameters = {"job": Param(str, choices=tuple(j for j in SCRAPE_JOBS if j != "prometheus"),
+                               help="the scrape job to remove from Prometheus' configuration")}
+    job: str
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        job = self.job
         self.path = Path(self.info.run_dir) / "prometheus" / "prometheus.yml"
         self.url = self.guard.http_url(self.info.prometheus_url, "prometheus")
         if job == "prometheus":
@@ -50,9 +53,6 @@ class PrometheusDropJob(Fault):
         jobs = self._jobs(self._load(self.path.read_text()))
         if self.job not in jobs:
             raise ConfigError(f"Prometheus has no scrape job {self.job!r}; jobs: {', '.join(sorted(jobs))}")
-
-    def params(self) -> dict[str, Any]:
-        return {"job": self.job}
 
     def target(self) -> dict[str, Any]:
         return {"stack": self.info.name, "prometheus": self.url, "job": self.job}

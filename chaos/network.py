@@ -23,9 +23,8 @@ from alertdrill.stack.components import LINKS, link_control
 from alertdrill.stack.linkproxy import CHECK_INTERVAL
 from alertdrill.stack.ports import LOOPBACK
 
-from .backend import Backend
-from .base import DEFAULT_MAX_DURATION, Fault, check_number, poll
-from .registry import register
+from .base import Fault, poll
+from .params import Param
 
 __all__ = ["NetworkCut", "NetworkFault", "NetworkLatency"]
 
@@ -55,23 +54,20 @@ class NetworkFault(Fault):
 
     needs_local_stack = "it needs the link proxy between the API and its dependency, which alertdrill's stack runs"
 
-    def __init__(self, *, backend: Backend, dependency: str, max_duration: float = DEFAULT_MAX_DURATION) -> None:
-        if dependency not in DEPENDENCIES:
-            raise ConfigError(f"dependency {dependency!r} has no link; choose one of {', '.join(DEPENDENCIES)}")
-        super().__init__(backend=backend, max_duration=max_duration)
-        self.dependency = dependency
-        self.path = link_control(Path(self.info.run_dir), dependency)
-        link = f"{dependency}_link"
+    parameters = {"dependency": Param(str, choices=DEPENDENCIES, help="the dependency whose link from the API fails")}
+    dependency: str
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.path = link_control(Path(self.info.run_dir), self.dependency)
+        link = f"{self.dependency}_link"
         if link not in self.info.ports:
             raise ConfigError(f"stack {self.info.name!r} has no {link}; start it with this version of alertdrill")
         self.link_port = int(self.info.ports[link])
-        self.direct_port = int(self.info.ports[dependency])
+        self.direct_port = int(self.info.ports[self.dependency])
 
     def condition(self) -> dict[str, Any]:
         raise NotImplementedError
-
-    def params(self) -> dict[str, Any]:
-        return {"dependency": self.dependency}
 
     def target(self) -> dict[str, Any]:
         return {"stack": self.info.name, "link": f"app -> {self.dependency}", "control": self.path.name}
@@ -107,7 +103,6 @@ class NetworkFault(Fault):
         return {"direct_answers": answered, "direct_seconds": round(seconds, 4)}
 
 
-@register
 class NetworkCut(NetworkFault):
     """The API's connections to ``dependency`` are closed and new ones refused; the dependency itself is up."""
 
@@ -127,20 +122,13 @@ class NetworkCut(NetworkFault):
         return f"the API's link to {self.dependency} is cut; {self.dependency} itself answers", facts
 
 
-@register
 class NetworkLatency(NetworkFault):
     """Every chunk between the API and ``dependency`` is held ``latency_ms`` in each direction."""
 
     kind = "network-latency"
 
-    def __init__(self, *, backend: Backend, dependency: str, latency_ms: float = 200.0,
-                 max_duration: float = DEFAULT_MAX_DURATION) -> None:
-        check_number("latency_ms", latency_ms, low=1, high=10_000)
-        super().__init__(backend=backend, dependency=dependency, max_duration=max_duration)
-        self.latency_ms = float(latency_ms)
-
-    def params(self) -> dict[str, Any]:
-        return {**super().params(), "latency_ms": self.latency_ms}
+    parameters = {"latency_ms": Param(float, 200.0, low=1, high=10_000, help="held in each direction")}
+    latency_ms: float
 
     def condition(self) -> dict[str, Any]:
         return {"latency_ms": self.latency_ms}

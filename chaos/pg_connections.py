@@ -14,28 +14,24 @@ from typing import Any
 
 from alertdrill.errors import FaultInjectError
 
-from .backend import Backend
-from .base import DEFAULT_MAX_DURATION, check_number
+from .base import Magnitude
+from .params import Param
 from .pgbase import CLIENT_BACKENDS_SQL, PostgresFault
-from .registry import register
 
 __all__ = ["PgConnectionHold"]
 
 
-@register
 class PgConnectionHold(PostgresFault):
     """Idle sessions that fill Postgres up to ``fraction`` of max_connections."""
 
+    builds_up = True
+
     kind = "pg-connections"
 
-    def __init__(self, *, backend: Backend, fraction: float = 0.8, dsn: str | None = None,
-                 max_duration: float = DEFAULT_MAX_DURATION) -> None:
-        check_number("fraction", fraction, low=0, high=1, low_inclusive=False)
-        super().__init__(backend=backend, dsn=dsn, max_duration=max_duration)
-        self.fraction = float(fraction)
-
-    def params(self) -> dict[str, Any]:
-        return {**super().params(), "fraction": self.fraction}
+    parameters = {"fraction": Param(float, 0.8, low=0, high=1, low_inclusive=False,
+                                    help="share of max_connections held open")}
+    fraction: float
+    magnitude_metric = "pg_stat_activity_count"
 
     def _read_original(self) -> dict[str, Any]:
         with self.admin() as conn:
@@ -90,3 +86,13 @@ class PgConnectionHold(PostgresFault):
                 **facts)
         return (f"{held} connections held; {total}/{max_conn} = {facts['percent_in_use']}% of max_connections "
                 "in use", facts)
+
+    def _magnitudes(self, facts: dict[str, Any]) -> list[Magnitude]:
+        """A threshold above 1 is a percentage of max_connections, else a fraction of it."""
+        out = []
+        for need in self.needs:
+            percent = need.value > 1
+            measured = facts["percent_in_use"] if percent else facts["percent_in_use"] / 100
+            out.append(Magnitude(f"connections in use ({'%' if percent else 'fraction'} of max_connections)",
+                                 measured, need))
+        return out

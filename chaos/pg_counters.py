@@ -16,10 +16,9 @@ from psycopg import errors, sql
 
 from alertdrill.errors import FaultInjectError
 
-from .backend import Backend
-from .base import DEFAULT_MAX_DURATION, check_number, poll
+from .base import poll
+from .params import Param
 from .pgbase import PostgresFault, qualified_table
-from .registry import register
 
 __all__ = ["PgDeadlocks", "PgRollbacks"]
 
@@ -59,21 +58,14 @@ class _CounterFault(PostgresFault):
         return f"{self.counter} on {facts['database']} grew by {now - before} ({before} -> {now})", facts
 
 
-@register
 class PgDeadlocks(_CounterFault):
     """``count`` genuine deadlocks between two sessions updating two rows in opposite order."""
 
     kind = "pg-deadlocks"
     counter = "deadlocks"
 
-    def __init__(self, *, backend: Backend, count: int = 1, dsn: str | None = None,
-                 max_duration: float = DEFAULT_MAX_DURATION) -> None:
-        check_number("count", count, low=1, high=50, integer=True)
-        super().__init__(backend=backend, dsn=dsn, max_duration=max_duration)
-        self.count = count
-
-    def params(self) -> dict[str, Any]:
-        return {**super().params(), "count": self.count}
+    parameters = {"count": Param(int, 1, low=1, high=50, help="deadlocks to provoke")}
+    count: int
 
     def _inject(self) -> None:
         table = self.chaos_table()
@@ -136,21 +128,14 @@ class PgDeadlocks(_CounterFault):
         return [*([dropped] if dropped else []), "the deadlocks counter stays (counters only grow)"]
 
 
-@register
 class PgRollbacks(_CounterFault):
     """``count`` transactions that do some work and are rolled back (xact_rollback grows)."""
 
     kind = "pg-rollbacks"
     counter = "xact_rollback"
 
-    def __init__(self, *, backend: Backend, count: int = 100, dsn: str | None = None,
-                 max_duration: float = DEFAULT_MAX_DURATION) -> None:
-        check_number("count", count, low=1, high=1_000_000, integer=True)
-        super().__init__(backend=backend, dsn=dsn, max_duration=max_duration)
-        self.count = count
-
-    def params(self) -> dict[str, Any]:
-        return {**super().params(), "count": self.count}
+    parameters = {"count": Param(int, 100, low=1, high=1_000_000, help="transactions to roll back")}
+    count: int
 
     def _inject(self) -> None:
         self.resources.update(database=self._database(), before=0)

@@ -27,10 +27,9 @@ from alertdrill.errors import FaultInjectError
 from alertdrill.stack.binaries import resolve
 from alertdrill.stack.process import log_tail, process_start_ticks
 
-from .backend import Backend
-from .base import DEFAULT_MAX_DURATION, check_number, poll
+from .base import Magnitude, poll
+from .params import Param
 from .pgbase import PostgresFault, qualified_table
-from .registry import register
 
 __all__ = ["PgCacheMisses", "PgTransactionFlood"]
 
@@ -38,32 +37,31 @@ START_TIMEOUT = 15.0
 _PROGRESS = re.compile(r"progress: ([\d.]+) s, ([\d.]+) tps")
 
 
-@register
 class PgCacheMisses(PostgresFault):
     """Repeated scans of a table ``size_factor`` times larger than shared_buffers."""
 
+    builds_up = True
+
     kind = "pg-cache-misses"
 
-    def __init__(self, *, backend: Backend, size_factor: float = 3.0, interval_s: float = 0.05,
-                 max_scans: int = 100_000, max_hit_ratio: float = 0.9, dsn: str | None = None,
-                 max_duration: float = DEFAULT_MAX_DURATION) -> None:
-        check_number("size_factor", size_factor, low=1.5, high=20)
-        check_number("interval_s", interval_s, low=0, high=60)
-        check_number("max_scans", max_scans, low=1, high=10_000_000, integer=True)
-        check_number("max_hit_ratio", max_hit_ratio, low=0, high=1, low_inclusive=False)
-        super().__init__(backend=backend, dsn=dsn, max_duration=max_duration)
-        self.size_factor = float(size_factor)
-        self.interval_s = float(interval_s)
-        self.max_scans = max_scans
-        self.max_hit_ratio = float(max_hit_ratio)
+    parameters = {
+        "size_factor": Param(float, 3.0, low=1.5, high=20, help="table size as a multiple of shared_buffers"),
+        "interval_s": Param(float, 0.05, low=0, high=60, help="pause between scans"),
+        "max_scans": Param(int, 100_000, low=1, high=10_000_000, help="bound on the scans"),
+        "max_hit_ratio": Param(float, 0.9, low=0, high=1, low_inclusive=False,
+                               help="the hit ratio the scans must push below"),
+    }
+    size_factor: float
+    interval_s: float
+    max_scans: int
+    max_hit_ratio: float
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._scans = 0
         self._loop_error: str | None = None
-
-    def params(self) -> dict[str, Any]:
-        return {**super().params(), "size_factor": self.size_factor, "interval_s": self.interval_s,
-                "max_scans": self.max_scans, "max_hit_ratio": self.max_hit_ratio}
 
     def _inject(self) -> None:
         table = self.chaos_table()
@@ -147,7 +145,6 @@ class PgCacheMisses(PostgresFault):
         return [dropped] if dropped else []
 
 
-@register
 class PgTransactionFlood(PostgresFault):
     """pgbench with ``clients`` connections running tiny transactions back to back.
 
@@ -157,19 +154,19 @@ class PgTransactionFlood(PostgresFault):
     disconnect, so the alert could never see it (see docs/alerts.md, PostgreSQLQPS).
     """
 
+    builds_up = True
+
     kind = "pg-transaction-flood"
 
-    def __init__(self, *, backend: Backend, clients: int = 4, min_tps: float = 0.0, dsn: str | None = None,
-                 max_duration: float = DEFAULT_MAX_DURATION) -> None:
-        check_number("clients", clients, low=1, high=32, integer=True)
-        check_number("min_tps", min_tps, low=0, high=10_000_000)
-        super().__init__(backend=backend, dsn=dsn, max_duration=max_duration)
-        self.clients = clients
-        self.min_tps = float(min_tps)
-        self._proc: subprocess.Popen | None = None
+    parameters = {"clients": Param(int, 4, low=1, high=32, help="pgbench clients"),
+                  "min_tps": Param(float, 0.0, low=0, high=10_000_000, help="the rate prove() requires")}
+    clients: int
+    min_tps: float
+    magnitude_metric = "pg_stat_database_xact_(commit|rollback)"
 
-    def params(self) -> dict[str, Any]:
-        return {**super().params(), "clients": self.clients, "min_tps": self.min_tps}
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._proc: subprocess.Popen | None = None
 
     def _paths(self) -> tuple[Path, Path]:
         base = self.info.journal_dir
@@ -229,6 +226,11 @@ class PgTransactionFlood(PostgresFault):
         if progress[1] < self.min_tps:
             raise self.not_in_effect(f"pgbench achieves {progress[1]:.0f} tps, below {self.min_tps:.0f}", **facts)
         return f"pgbench runs {progress[1]:.0f} transactions/s over {sessions} sessions", facts
+
+    def _magnitudes(self, facts: dict[str, Any]) -> list[Magnitude]:
+        """Transactions per second as pg_stat_database counts them (what the rule's rate() sees)."""
+        return [Magnitude("transactions/s counted by pg_stat_database", facts["server_tps_since_start"], need)
+                for need in self.needs]
 
     def _revert(self) -> str:
         stopped = self._stop_pgbench()

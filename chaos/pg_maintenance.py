@@ -20,15 +20,19 @@ from psycopg import sql
 
 from alertdrill.errors import ConfigError, FaultInjectError
 
-from .backend import Backend
-from .base import DEFAULT_MAX_DURATION, check_number, poll
-from .pgbase import PostgresFault, qualified_table
-from .registry import register
+from .base import poll
+from .params import Param
+from .pgbase import PostgresFault, check_table, qualified_table
 
 __all__ = ["PgDeadTuples", "PgExporterError"]
 
 FLUSH_TIMEOUT = 10.0
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+
+
+def _check_name(what: str, value: str) -> None:
+    if not _NAME.match(value):
+        raise ConfigError(f"{what} must be a plain identifier (letters, digits, _), got {value!r}")
 
 _THRESHOLD_SQL = """
 SELECT s.n_dead_tup, s.n_live_tup,
@@ -40,28 +44,23 @@ SELECT s.n_dead_tup, s.n_live_tup,
 """
 
 
-@register
 class PgDeadTuples(PostgresFault):
     """A table with autovacuum disabled and ``factor`` times autovacuum's threshold in dead tuples."""
 
+    builds_up = True
+
     kind = "pg-dead-tuples"
 
-    def __init__(self, *, backend: Backend, table: str | None = None, rows: int = 5000, factor: float = 2.0,
-                 max_rounds: int = 200, dsn: str | None = None, max_duration: float = DEFAULT_MAX_DURATION) -> None:
-        if table is not None:
-            qualified_table(table)
-        check_number("rows", rows, low=100, high=1_000_000, integer=True)
-        check_number("factor", factor, low=1.1, high=100)
-        check_number("max_rounds", max_rounds, low=1, high=10_000, integer=True)
-        super().__init__(backend=backend, dsn=dsn, max_duration=max_duration)
-        self.table = table
-        self.rows = rows
-        self.factor = float(factor)
-        self.max_rounds = max_rounds
-
-    def params(self) -> dict[str, Any]:
-        return {**super().params(), "table": self.table, "rows": self.rows, "factor": self.factor,
-                "max_rounds": self.max_rounds}
+    parameters = {
+        "table": Param(str, None, check=check_table, help="an existing table (default: one of the fault's own)"),
+        "rows": Param(int, 5000, low=100, high=1_000_000, help="rows written before they are deleted"),
+        "factor": Param(float, 2.0, low=1.1, high=100, help="dead tuples as a multiple of autovacuum's threshold"),
+        "max_rounds": Param(int, 200, low=1, high=10_000, help="bound on the delete rounds"),
+    }
+    table: str | None
+    rows: int
+    factor: float
+    max_rounds: int
 
     def target(self) -> dict[str, Any]:
         return {**super().target(), "table": self.table or "(own table)"}
@@ -164,23 +163,15 @@ class PgDeadTuples(PostgresFault):
         return [f"reloptions of {self.table} restored to {now or []}; vacuumed"]
 
 
-@register
 class PgExporterError(PostgresFault):
     """REVOKE USAGE ON SCHEMA ``schema`` FROM ``role``: the exporter's custom queries fail."""
 
     kind = "pg-exporter-error"
 
-    def __init__(self, *, backend: Backend, role: str = "postgres_exporter", schema: str = "monitoring",
-                 dsn: str | None = None, max_duration: float = DEFAULT_MAX_DURATION) -> None:
-        for what, value in (("role", role), ("schema", schema)):
-            if not isinstance(value, str) or not _NAME.match(value):
-                raise ConfigError(f"{what} must be a plain identifier (letters, digits, _), got {value!r}")
-        super().__init__(backend=backend, dsn=dsn, max_duration=max_duration)
-        self.role = role
-        self.schema = schema
-
-    def params(self) -> dict[str, Any]:
-        return {**super().params(), "role": self.role, "schema": self.schema}
+    parameters = {"role": Param(str, "postgres_exporter", check=_check_name, help="the exporter's role"),
+                  "schema": Param(str, "monitoring", check=_check_name, help="the schema of its custom queries")}
+    role: str
+    schema: str
 
     def target(self) -> dict[str, Any]:
         return {**super().target(), "role": self.role, "schema": self.schema}

@@ -16,10 +16,9 @@ from psycopg import sql
 
 from alertdrill.errors import ConfigError, FaultInjectError
 
-from .backend import Backend
-from .base import DEFAULT_MAX_DURATION, MAX_MAX_DURATION, check_number, poll
-from .pgbase import PostgresFault, qualified_table
-from .registry import register
+from .base import MAX_MAX_DURATION, Magnitude, poll
+from .params import Param
+from .pgbase import PostgresFault, check_table, qualified_table
 
 __all__ = ["PgLockContention", "PgSlowQueries"]
 
@@ -35,24 +34,24 @@ def _send(conn: psycopg.Connection, statement: str) -> None:
         raise FaultInjectError(f"could not send {statement!r}: {exc}") from exc
 
 
-@register
 class PgSlowQueries(PostgresFault):
     """``sessions`` queries (pg_sleep) that keep running; prove wants each older than ``min_age_s``."""
 
+    builds_up = True
+
     kind = "pg-slow-queries"
 
-    def __init__(self, *, backend: Backend, sessions: int = 3, min_age_s: float = 0.0, dsn: str | None = None,
-                 max_duration: float = DEFAULT_MAX_DURATION) -> None:
-        check_number("sessions", sessions, low=1, high=40, integer=True)
-        check_number("min_age_s", min_age_s, low=0, high=MAX_MAX_DURATION)
-        super().__init__(backend=backend, dsn=dsn, max_duration=max_duration)
-        if min_age_s >= self.max_duration:
-            raise ConfigError(f"min_age_s ({min_age_s!r}) must be below max_duration ({max_duration!r})")
-        self.sessions = sessions
-        self.min_age_s = float(min_age_s)
+    parameters = {"sessions": Param(int, 3, low=1, high=40, help="slow queries running at once"),
+                  "min_age_s": Param(float, 0.0, low=0, high=MAX_MAX_DURATION,
+                                     help="the age every query must reach before prove() accepts")}
+    sessions: int
+    min_age_s: float
+    magnitude_metric = "pg_long_running_query_seconds"
 
-    def params(self) -> dict[str, Any]:
-        return {**super().params(), "sessions": self.sessions, "min_age_s": self.min_age_s}
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if self.min_age_s >= self.max_duration:
+            raise ConfigError(f"min_age_s ({self.min_age_s!r}) must be below max_duration ({self.max_duration!r})")
 
     def _inject(self) -> None:
         seconds = math.ceil(self.max_duration)
@@ -81,8 +80,19 @@ class PgSlowQueries(PostgresFault):
                 f"(ages {ages})", **facts)
         return f"{len(running)} queries running for {min(ages):.1f}..{max(ages):.1f}s", facts
 
+    def _magnitudes(self, facts: dict[str, Any]) -> list[Magnitude]:
+        """The innermost threshold is the query age; an outer one counts the old queries."""
+        if not self.needs:
+            return []
+        ages = facts["ages_s"][: self.sessions]  # the fault's own queries are the oldest
+        age_need = max(self.needs, key=lambda t: t.depth)
+        out = [Magnitude(f"age of the youngest of {self.sessions} slow queries (s)", min(ages or [0.0]), age_need)]
+        old = sum(1 for age in facts["ages_s"] if age_need.met_by(age))
+        out += [Magnitude("slow queries past the age threshold", old, need)
+                for need in self.needs if need is not age_need]
+        return out
 
-@register
+
 class PgLockContention(PostgresFault):
     """One session holds ACCESS EXCLUSIVE on a table while ``waiters`` sessions wait for it.
 
@@ -90,19 +100,14 @@ class PgLockContention(PostgresFault):
     to lock an existing table (e.g. the app's ``items``) so the application waits as well.
     """
 
+    builds_up = True
+
     kind = "pg-lock-contention"
 
-    def __init__(self, *, backend: Backend, waiters: int = 3, table: str | None = None, dsn: str | None = None,
-                 max_duration: float = DEFAULT_MAX_DURATION) -> None:
-        check_number("waiters", waiters, low=1, high=40, integer=True)
-        if table is not None:
-            qualified_table(table)
-        super().__init__(backend=backend, dsn=dsn, max_duration=max_duration)
-        self.waiters = waiters
-        self.table = table
-
-    def params(self) -> dict[str, Any]:
-        return {**super().params(), "waiters": self.waiters, "table": self.table}
+    parameters = {"waiters": Param(int, 3, low=1, high=40, help="sessions waiting for the lock"),
+                  "table": Param(str, None, check=check_table, help="an existing table (default: the fault's own)")}
+    waiters: int
+    table: str | None
 
     def target(self) -> dict[str, Any]:
         return {**super().target(), "table": self.table or "(own table)"}

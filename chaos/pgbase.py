@@ -19,8 +19,8 @@ from psycopg import sql
 
 from alertdrill.errors import ConfigError, FaultInjectError, FaultRevertError
 
-from .backend import Backend
-from .base import DEFAULT_MAX_DURATION, Fault, poll
+from .base import Fault, poll
+from .params import Param
 
 __all__ = [
     "ADMIN_STATEMENT_TIMEOUT_MS",
@@ -37,6 +37,11 @@ _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 CLIENT_BACKENDS_SQL = "SELECT count(*) FROM pg_stat_activity WHERE datname IS NOT NULL AND state IS NOT NULL"
 
 
+def check_table(name: str, value: str) -> None:
+    """Param check: ``value`` is a table name :func:`qualified_table` accepts."""
+    qualified_table(value)
+
+
 def qualified_table(name: str) -> sql.Identifier:
     """``table`` or ``schema.table`` as a safely quoted identifier; ConfigError for anything else."""
     parts = name.split(".") if isinstance(name, str) else []
@@ -48,14 +53,13 @@ def qualified_table(name: str) -> sql.Identifier:
 class PostgresFault(Fault):
     """A fault that acts over real connections to the stack's Postgres (superuser DSN by default)."""
 
-    def __init__(self, *, backend: Backend, dsn: str | None = None, max_duration: float = DEFAULT_MAX_DURATION
-                 ) -> None:
-        super().__init__(backend=backend, max_duration=max_duration)
-        self.dsn = self.guard.postgres_dsn(dsn if dsn is not None else self.info.postgres_dsn)
-        self._conns: list[psycopg.Connection] = []
+    parameters = {"dsn": Param(str, None, help="a superuser DSN of the stack's Postgres (default: the stack's)")}
+    dsn: str
 
-    def params(self) -> dict[str, Any]:
-        return {"dsn": self.dsn}
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.dsn = self.guard.postgres_dsn(self.dsn if self.dsn is not None else self.info.postgres_dsn)
+        self._conns: list[psycopg.Connection] = []
 
     def target(self) -> dict[str, Any]:
         return {"stack": self.info.name, "dsn": self.dsn}

@@ -16,30 +16,26 @@ import redis
 
 from alertdrill.errors import FaultInjectError
 
-from .backend import Backend, stack_is_running
-from .base import DEFAULT_MAX_DURATION, check_number, poll
+from .backend import stack_is_running
+from .base import Magnitude, poll
+from .params import Param
 from .redisbase import RedisFault
-from .registry import register
 
 __all__ = ["RedisBlockedClients", "RedisClientDrain", "RedisClientFlood", "RedisMaxClients"]
 
 SETTLE_TIMEOUT = 15.0
 
 
-@register
 class RedisClientFlood(RedisFault):
     """``clients`` idle connections held open (RedisTooManyConnections is > 100 clients)."""
 
+    builds_up = True
+
     kind = "redis-client-flood"
 
-    def __init__(self, *, backend: Backend, clients: int = 120, url: str | None = None,
-                 max_duration: float = DEFAULT_MAX_DURATION) -> None:
-        check_number("clients", clients, low=1, high=5000, integer=True)
-        super().__init__(backend=backend, url=url, max_duration=max_duration)
-        self.clients = clients
-
-    def params(self) -> dict[str, Any]:
-        return {**super().params(), "clients": self.clients}
+    parameters = {"clients": Param(int, 120, low=1, high=5000, help="extra client connections held open")}
+    clients: int
+    magnitude_metric = "redis_connected_clients"
 
     def _inject(self) -> None:
         with self.client() as client:
@@ -60,8 +56,10 @@ class RedisClientFlood(RedisFault):
             raise self.not_in_effect(f"only {held} of {self.clients} connections are held", **facts)
         return f"{held} connections held; {connected} clients connected in total", facts
 
+    def _magnitudes(self, facts: dict[str, Any]) -> list[Magnitude]:
+        return [Magnitude("clients connected to Redis", facts["connected_clients"], need) for need in self.needs]
 
-@register
+
 class RedisClientDrain(RedisFault):
     """The application loses its Redis connections: the app component is stopped through the backend.
 
@@ -73,15 +71,12 @@ class RedisClientDrain(RedisFault):
     needs_local_stack = "it drains Redis's clients by stopping the API (which holds the pool): process control"
     component = "app"
 
-    def __init__(self, *, backend: Backend, below: int = 5, url: str | None = None,
-                 max_duration: float = DEFAULT_MAX_DURATION) -> None:
-        check_number("below", below, low=1, high=10_000, integer=True)
-        super().__init__(backend=backend, url=url, max_duration=max_duration)
-        self.guard.component(self.component)
-        self.below = below
+    parameters = {"below": Param(int, 5, low=1, high=10_000, help="connected clients prove() requires below")}
+    below: int
 
-    def params(self) -> dict[str, Any]:
-        return {**super().params(), "below": self.below}
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.guard.component(self.component)
 
     def target(self) -> dict[str, Any]:
         return {**super().target(), "component": self.component}
@@ -125,7 +120,6 @@ class RedisClientDrain(RedisFault):
         return f"started the {self.component} again (pid {new.pid}); {len(self._others())} Redis clients"
 
 
-@register
 class RedisMaxClients(RedisFault):
     """maxclients lowered to the current client count, ``attempts`` connections refused, restored at once.
 
@@ -136,14 +130,8 @@ class RedisMaxClients(RedisFault):
 
     kind = "redis-maxclients"
 
-    def __init__(self, *, backend: Backend, attempts: int = 5, url: str | None = None,
-                 max_duration: float = DEFAULT_MAX_DURATION) -> None:
-        check_number("attempts", attempts, low=1, high=1000, integer=True)
-        super().__init__(backend=backend, url=url, max_duration=max_duration)
-        self.attempts = attempts
-
-    def params(self) -> dict[str, Any]:
-        return {**super().params(), "attempts": self.attempts}
+    parameters = {"attempts": Param(int, 5, low=1, high=1000, help="connections attempted past maxclients")}
+    attempts: int
 
     def _read_original(self) -> dict[str, Any]:
         with self.client() as client:
@@ -195,20 +183,13 @@ class RedisMaxClients(RedisFault):
         return [f"maxclients is {original}"]
 
 
-@register
 class RedisBlockedClients(RedisFault):
     """``clients`` connections blocked in BLPOP on an empty list of the fault's own."""
 
     kind = "redis-blocked-clients"
 
-    def __init__(self, *, backend: Backend, clients: int = 3, url: str | None = None,
-                 max_duration: float = DEFAULT_MAX_DURATION) -> None:
-        check_number("clients", clients, low=1, high=1000, integer=True)
-        super().__init__(backend=backend, url=url, max_duration=max_duration)
-        self.clients = clients
-
-    def params(self) -> dict[str, Any]:
-        return {**super().params(), "clients": self.clients}
+    parameters = {"clients": Param(int, 3, low=1, high=1000, help="clients blocked in BLPOP")}
+    clients: int
 
     def _key(self) -> str:
         return f"{self.key_prefix}blocked"

@@ -12,10 +12,8 @@ from typing import Any
 
 from alertdrill.errors import FaultInjectError
 
-from .backend import Backend
-from .base import DEFAULT_MAX_DURATION, check_number
+from .params import Param
 from .redisbase import RedisFault
-from .registry import register
 
 __all__ = ["RedisSlowCommands"]
 
@@ -32,22 +30,15 @@ return spins
 """
 
 
-@register
 class RedisSlowCommands(RedisFault):
     """``count`` commands that each block Redis for ``duration_ms``."""
 
     kind = "redis-slow-commands"
 
-    def __init__(self, *, backend: Backend, count: int = 3, duration_ms: int = 250, url: str | None = None,
-                 max_duration: float = DEFAULT_MAX_DURATION) -> None:
-        check_number("count", count, low=1, high=100, integer=True)
-        check_number("duration_ms", duration_ms, low=11, high=4000, integer=True)
-        super().__init__(backend=backend, url=url, max_duration=max_duration)
-        self.count = count
-        self.duration_ms = duration_ms
-
-    def params(self) -> dict[str, Any]:
-        return {**super().params(), "count": self.count, "duration_ms": self.duration_ms}
+    parameters = {"count": Param(int, 3, low=1, high=100, help="slow commands to run"),
+                  "duration_ms": Param(int, 250, low=11, high=4000, help="how long each one takes")}
+    count: int
+    duration_ms: int
 
     def _inject(self) -> None:
         with self.client() as client:

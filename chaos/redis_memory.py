@@ -13,12 +13,11 @@ from typing import Any
 
 import redis
 
-from alertdrill.errors import ConfigError, FaultInjectError
+from alertdrill.errors import FaultInjectError
 
-from .backend import Backend
-from .base import DEFAULT_MAX_DURATION, check_number
+from .base import Magnitude
+from .params import Param
 from .redisbase import RedisFault
-from .registry import register
 
 __all__ = ["EVICTION_POLICIES", "RedisMemoryFill"]
 
@@ -29,31 +28,30 @@ BATCH = 16
 PROBE_BYTES = 64 * 1024
 
 
-@register
 class RedisMemoryFill(RedisFault):
     """used_memory >= ``fraction`` x maxmemory; with ``policy`` other than noeviction Redis evicts."""
 
+    builds_up = True
+
     kind = "redis-memory-fill"
 
-    def __init__(self, *, backend: Backend, fraction: float = 0.95, policy: str = "noeviction",
-                 value_bytes: int = 16 * 1024, url: str | None = None,
-                 max_duration: float = DEFAULT_MAX_DURATION) -> None:
-        check_number("fraction", fraction, low=0, high=1, low_inclusive=False)
-        check_number("value_bytes", value_bytes, low=64, high=1024 * 1024, integer=True)
-        if policy not in EVICTION_POLICIES:
-            raise ConfigError(f"policy must be one of {', '.join(EVICTION_POLICIES)}, got {policy!r}")
-        super().__init__(backend=backend, url=url, max_duration=max_duration)
-        self.fraction = float(fraction)
-        self.policy = policy
-        self.value_bytes = value_bytes
+    parameters = {
+        "fraction": Param(float, 0.95, low=0, high=1, low_inclusive=False, help="used_memory / maxmemory to reach"),
+        "policy": Param(str, "noeviction", choices=EVICTION_POLICIES, help="maxmemory-policy while full"),
+        "value_bytes": Param(int, 16 * 1024, low=64, high=1024 * 1024, help="size of each value written"),
+    }
+    fraction: float
+    policy: str
+    value_bytes: int
+    magnitude_metric = "redis_memory_used_bytes"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self._written = 0
 
     @property
     def evicting(self) -> bool:
         return self.policy != "noeviction"
-
-    def params(self) -> dict[str, Any]:
-        return {**super().params(), "fraction": self.fraction, "policy": self.policy, "value_bytes": self.value_bytes}
 
     def _read_original(self) -> dict[str, Any]:
         with self.client() as client:
@@ -176,6 +174,9 @@ class RedisMemoryFill(RedisFault):
         extra = f", writes refused: {refused}" if refused else ""
         extra += f", {evicted} keys evicted" if self._wants_eviction else ""
         return f"used_memory {used} = {used / maxmemory:.1%} of maxmemory ({policy}){extra}", facts
+
+    def _magnitudes(self, facts: dict[str, Any]) -> list[Magnitude]:
+        return [Magnitude("used_memory / maxmemory", facts["ratio"] or 0.0, need) for need in self.needs]
 
     def _revert_more(self) -> list[str]:
         lines = []

@@ -17,8 +17,8 @@ import redis
 
 from alertdrill.errors import FaultRevertError
 
-from .backend import Backend
-from .base import DEFAULT_MAX_DURATION, Fault, poll
+from .base import Fault, poll
+from .params import Param
 
 __all__ = ["RedisFault"]
 
@@ -28,17 +28,16 @@ SOCKET_TIMEOUT_S = 5.0
 class RedisFault(Fault):
     """A fault that acts over real connections to the stack's Redis."""
 
-    def __init__(self, *, backend: Backend, url: str | None = None, max_duration: float = DEFAULT_MAX_DURATION
-                 ) -> None:
-        super().__init__(backend=backend, max_duration=max_duration)
-        self.url = self.guard.redis_url(url if url is not None else self.info.redis_url)
+    parameters = {"url": Param(str, None, help="the stack's Redis URL (default: the stack's)")}
+    url: str
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.url = self.guard.redis_url(self.url if self.url is not None else self.info.redis_url)
         parts = urlsplit(self.url)
         self.host, self.port = str(parts.hostname), int(parts.port or 0)
         self.db = int(parts.path.strip("/") or 0)
         self._connections: list[redis.connection.Connection] = []
-
-    def params(self) -> dict[str, Any]:
-        return {"url": self.url}
 
     def target(self) -> dict[str, Any]:
         return {"stack": self.info.name, "url": self.url}

@@ -1,40 +1,33 @@
-"""Fault kinds by name, so a later process can rebuild a fault from its journal entry and revert it."""
+"""Fault kinds by their one name: the catalogue's ``kind``, the journal's, and the key here.
+
+A fault class registers itself by defining ``kind`` (see ``Fault.__init_subclass__``); every module
+of this package is imported on the first lookup, so adding a fault is adding one module.
+"""
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from alertdrill.errors import ConfigError
 
-from .backend import Backend
-from .base import Fault
-from .journal import JournalEntry
+from .params import closest
 
-__all__ = ["fault_class", "kinds", "rebuild", "register"]
+if TYPE_CHECKING:
+    from .backend import Backend
+    from .base import Fault
+    from .journal import JournalEntry
+
+__all__ = ["Faults", "build_fault", "fault_class", "kinds", "rebuild", "register"]
 
 _KINDS: dict[str, type[Fault]] = {}
-
-#: Modules that define fault kinds; imported on first lookup so the registry is complete.
-_FAULT_MODULES = (
-    "service",
-    "pg_connections",
-    "pg_queries",
-    "pg_counters",
-    "pg_load",
-    "pg_maintenance",
-    "redis_memory",
-    "redis_clients",
-    "redis_commands",
-    "app",
-    "network",
-    "monitoring",
-)
+_loaded = False
 
 
 def register(cls: type[Fault]) -> type[Fault]:
-    """Class decorator: make ``cls.kind`` rebuildable from the journal."""
-    if not cls.kind:
-        raise ConfigError(f"{cls.__name__} has no kind; set the class attribute `kind`")
+    """Make ``cls.kind`` known; a second class with the same kind is a ConfigError."""
     existing = _KINDS.get(cls.kind)
     if existing is not None and existing.__qualname__ != cls.__qualname__:
         raise ConfigError(f"fault kind {cls.kind!r} is taken by {existing.__name__}")
@@ -43,23 +36,49 @@ def register(cls: type[Fault]) -> type[Fault]:
 
 
 def _load_all() -> None:
-    for module in _FAULT_MODULES:
-        importlib.import_module(f"{__package__}.{module}")
+    global _loaded
+    if _loaded:
+        return
+    for module in pkgutil.iter_modules(importlib.import_module(__package__).__path__):
+        importlib.import_module(f"{__package__}.{module.name}")
+    _loaded = True
 
 
 def kinds() -> list[str]:
+    """Every fault kind, sorted."""
     _load_all()
     return sorted(_KINDS)
 
 
 def fault_class(kind: str) -> type[Fault]:
+    """The class of ``kind``; an unknown kind is one ConfigError line with the closest names."""
     _load_all()
     try:
         return _KINDS[kind]
-    except KeyError:
-        raise ConfigError(f"unknown fault kind {kind!r}; known kinds: {', '.join(sorted(_KINDS))}") from None
+    except (KeyError, TypeError):
+        raise ConfigError(f"unknown fault kind {kind!r}{closest(str(kind), _KINDS)} "
+                          f"(known kinds: {', '.join(sorted(_KINDS))})") from None
+
+
+def build_fault(kind: str, backend: Backend, *, max_duration: float, **params: Any) -> Fault:
+    """A fault of ``kind`` against ``backend``, not injected yet (``with`` injects and reverts it)."""
+    return fault_class(kind)(backend=backend, max_duration=max_duration, **params)
 
 
 def rebuild(entry: JournalEntry, backend: Backend) -> Fault:
     """The fault ``entry`` describes, rebuilt against ``backend`` and ready for ``revert()``."""
     return fault_class(entry.kind).from_entry(entry, backend)
+
+
+@dataclass(frozen=True)
+class Faults:
+    """Faults of any kind against one backend, each with the same lifetime bound.
+
+    ``faults.build("redis-memory-fill", fraction=0.9)``; ``with`` injects and reverts what it returns.
+    """
+
+    backend: Backend
+    max_duration: float
+
+    def build(self, kind: str, *, max_duration: float | None = None, **params: Any) -> Fault:
+        return build_fault(kind, self.backend, max_duration=max_duration or self.max_duration, **params)

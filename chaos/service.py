@@ -10,37 +10,22 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 from pathlib import Path
 from typing import Any, ClassVar
 
 from alertdrill.errors import FaultInjectError
-from alertdrill.stack.components import Addresses, readiness_check
-from alertdrill.stack.ports import LOOPBACK
+from alertdrill.stack.components import COMPONENTS, Addresses, readiness_check
+from alertdrill.stack.ports import port_open
 from alertdrill.stack.process import group_states, tree_states
 from alertdrill.waiting import poll_until
 
-from .backend import Backend, stack_is_running
-from .base import DEFAULT_MAX_DURATION, Fault, poll
-from .registry import register
+from .backend import stack_is_running
+from .base import Fault, poll
+from .params import Param
 
 __all__ = ["ServiceFault", "ServiceKill", "ServicePause", "ServiceRestart", "ServiceStop"]
 
 READY_TIMEOUT = 30.0
-
-
-def port_open(port: int, timeout: float = 0.5) -> bool:
-    """Something listens on the loopback ``port``.
-
-    The stack's ports come from the ephemeral range, so a connect to a dead port can be given that
-    very port as its source and "succeed" by connecting to itself (TCP simultaneous open); that is
-    not a listener.
-    """
-    try:
-        with socket.create_connection((LOOPBACK, port), timeout=timeout) as sock:
-            return sock.getsockname() != sock.getpeername()
-    except OSError:
-        return False
 
 
 class ServiceFault(Fault):
@@ -50,14 +35,14 @@ class ServiceFault(Fault):
 
     action: ClassVar[str] = ""
 
-    def __init__(self, *, backend: Backend, component: str, max_duration: float = DEFAULT_MAX_DURATION) -> None:
-        super().__init__(backend=backend, max_duration=max_duration)
-        self.component = self.guard.component(component)
+    parameters = {"component": Param(str, choices=COMPONENTS, help="the stack component to act on")}
+    component: str
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.component = self.guard.component(self.component)
         # Local processes (native): evidence and cleanup may look at /proc. Containers: the backend's view.
         self.local = self.guard.local_processes
-
-    def params(self) -> dict[str, Any]:
-        return {"component": self.component}
 
     def target(self) -> dict[str, Any]:
         return {"stack": self.info.name, "component": self.component}
@@ -137,7 +122,6 @@ class ServiceFault(Fault):
         return f"{self.component} is down: pid {facts['pid']} gone, port {facts['port']} refuses connections", facts
 
 
-@register
 class ServiceStop(ServiceFault):
     """Stop a component the way its supervisor would (SIGTERM, SIGINT for Postgres)."""
 
@@ -153,7 +137,6 @@ class ServiceStop(ServiceFault):
         return summary, {**facts, "signal": "graceful stop"}
 
 
-@register
 class ServiceKill(ServiceFault):
     """kill -9 the component's whole process group: no shutdown handlers run."""
 
@@ -169,7 +152,6 @@ class ServiceKill(ServiceFault):
         return summary.replace("is down", "was killed (SIGKILL)"), {**facts, "signal": "SIGKILL"}
 
 
-@register
 class ServicePause(ServiceFault):
     """SIGSTOP the component's process group: it holds its sockets but answers nothing."""
 
@@ -205,7 +187,6 @@ class ServicePause(ServiceFault):
         return f"{self.component} is paused: {len(states)} process(es) in state T", facts
 
 
-@register
 class ServiceRestart(ServiceFault):
     """Stop and start the component again (a deploy, a crash loop of one)."""
 

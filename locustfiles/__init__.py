@@ -6,17 +6,17 @@ Locust side (``collect``, ``users`` and the profile locustfiles ``steady``, ``sp
 
     profiles    names -> locustfiles            options    validation, loopback and target checks
     process     start / stop / kill Locust      runner     LoadRun, the context manager
-    results     EndpointStats, WindowStats,     timeline   per-request cells: windows, status codes
+    results     EndpointStats, WindowStats,     buckets   per-request cells: windows, status codes
                 LoadResult, Artifacts           csvstats   Locust's stats CSV
     ledger      acknowledged writes vs Postgres fixtures  pytest fixtures     cli  `alertdrill load`
 """
 
+from alertdrill.locustfiles.buckets import RequestBuckets
 from alertdrill.locustfiles.ledger import Ack, LedgerReport, LostWritesError, check_ledger, read_ledger
 from alertdrill.locustfiles.options import LoadOptions, check_loopback_target, check_target_answers
 from alertdrill.locustfiles.profiles import PROFILES, Profile, get_profile
 from alertdrill.locustfiles.results import Artifacts, EndpointStats, LoadResult, WindowStats
 from alertdrill.locustfiles.runner import LoadRun
-from alertdrill.locustfiles.timeline import Timeline
 
 __all__ = [
     "PROFILES",
@@ -29,7 +29,7 @@ __all__ = [
     "LoadRun",
     "LostWritesError",
     "Profile",
-    "Timeline",
+    "RequestBuckets",
     "WindowStats",
     "check_ledger",
     "check_loopback_target",

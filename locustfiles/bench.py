@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from locust import FastHttpUser, constant, events, task
+from locust import constant, events, task
 
-import alertdrill.locustfiles.collect  # noqa: F401  (timeline hooks)
+from alertdrill.locustfiles.users import AppUser
 
 __all__ = ["BenchUser"]
 
@@ -17,12 +17,10 @@ def _add_arguments(parser: Any) -> None:
                         help="the GET path every user requests back to back")
 
 
-class BenchUser(FastHttpUser):
-    """Requests ``--alertdrill-path`` back to back on one keep-alive connection."""
+class BenchUser(AppUser):
+    """Requests ``--alertdrill-path`` back to back on one keep-alive connection, as the profiles' users do."""
 
     wait_time = constant(0)
-    connection_timeout = 5.0
-    network_timeout = 10.0
 
     def on_start(self) -> None:
         self.path = str(getattr(self.environment.parsed_options, "alertdrill_path", "/status"))

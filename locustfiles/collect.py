@@ -1,9 +1,9 @@
-"""Locust-side hooks (imported only inside the Locust process): timeline, ledger, status, graceful stop.
+"""Locust-side hooks (imported only inside the Locust process): buckets, ledger, status, graceful stop.
 
-* Every completed request is counted into the timeline recorder (local runner and workers).
+* Every completed request is counted into the bucket recorder (local runner and workers).
 * Workers attach their cells and acknowledged writes to the stats report Locust already sends to
   the master every ``WORKER_REPORT_INTERVAL`` s (lowered to 1 s here), so remote workers need no
-  shared disk; the master (or the local runner) appends them to ``timeline.jsonl`` and
+  shared disk; the master (or the local runner) appends them to ``buckets.jsonl`` and
   ``ledger.jsonl`` in ``--alertdrill-out``.
 * ``status.json`` tells the controller when the test has started, so it knows load is flowing.
 * SIGUSR1 ends the run the way ``--run-time`` does (Locust's SIGTERM path skips the HTML report).
@@ -27,8 +27,8 @@ from locust import events
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
+from alertdrill.locustfiles.buckets import BucketRecorder, buckets_line
 from alertdrill.locustfiles.ledger import AckRecorder
-from alertdrill.locustfiles.timeline import TimelineRecorder, timeline_line
 
 __all__ = ["record_ack"]
 
@@ -36,7 +36,7 @@ FLUSH_INTERVAL_S = 0.25
 PAYLOAD_KEY = "alertdrill"
 locust.runners.WORKER_REPORT_INTERVAL = 1.0  # read at each report: windows complete within ~1 s
 
-_recorder = TimelineRecorder()
+_recorder = BucketRecorder()
 _acks = AckRecorder()
 
 
@@ -48,7 +48,7 @@ def record_ack(*, item_id: int, name: str, value: int) -> None:
 @events.init_command_line_parser.add_listener
 def _add_arguments(parser: Any) -> None:
     parser.add_argument("--alertdrill-out", default="", include_in_web_ui=False,
-                        help="directory for timeline.jsonl, ledger.jsonl and status.json (master/local only)")
+                        help="directory for buckets.jsonl, ledger.jsonl and status.json (master/local only)")
 
 
 @events.request.add_listener
@@ -66,8 +66,10 @@ class _Writer:
         self.environment = environment
         self.out = out
         self.worker_covered: dict[str, float] = {}
+        #: What each worker (Locust's client id) reported: requests and acknowledged writes.
+        self.worker_totals: dict[str, dict[str, int]] = {}
         out.mkdir(parents=True, exist_ok=True)
-        self._timeline = (out / "timeline.jsonl").open("a", encoding="utf-8")
+        self._buckets = (out / "buckets.jsonl").open("a", encoding="utf-8")
         self._ledger = (out / "ledger.jsonl").open("a", encoding="utf-8")
 
     def covered_to(self, now: float) -> float:
@@ -83,8 +85,8 @@ class _Writer:
         now = time.time()
         covered = now if final else self.covered_to(now)
         cells = _recorder.drain()
-        self._timeline.write(timeline_line(at=now, covered_to=covered, resolution=_recorder.resolution, cells=cells))
-        self._timeline.flush()
+        self._buckets.write(buckets_line(at=now, covered_to=covered, resolution=_recorder.resolution, cells=cells))
+        self._buckets.flush()
         acks = _acks.drain()
         if acks:
             self._ledger.write("".join(json.dumps(a, separators=(",", ":")) + "\n" for a in acks))
@@ -102,7 +104,7 @@ class _Writer:
         tmp.replace(path)
 
     def close(self) -> None:
-        self._timeline.close()
+        self._buckets.close()
         self._ledger.close()
 
 
@@ -128,6 +130,9 @@ def _on_init(environment: Environment, **_: Any) -> None:
                 _recorder.merge(payload["cells"])
                 _acks.merge(payload["acks"])
                 writer.worker_covered[client_id] = float(payload["at"])
+                totals = writer.worker_totals.setdefault(client_id, {"requests": 0, "acks": 0})
+                totals["requests"] += sum(int(cell[4]) for cell in payload["cells"])
+                totals["acks"] += len(payload["acks"])
 
     @events.test_start.add_listener
     def _started(**_: Any) -> None:
@@ -137,7 +142,7 @@ def _on_init(environment: Environment, **_: Any) -> None:
     def _quit(**_: Any) -> None:
         gevent.sleep(locust.stats.CSV_STATS_INTERVAL_SEC + 0.1)  # let Locust's CSV writer record the totals
         writer.flush(final=True)
-        writer.status("done", stopped_at=time.time())
+        writer.status("done", stopped_at=time.time(), workers=writer.worker_totals)
         writer.close()
 
     def _graceful_stop() -> None:

@@ -10,6 +10,7 @@ or value, is a lost acknowledged write and fails the scenario with :class:`LostW
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +18,8 @@ from typing import Any
 
 from alertdrill.errors import ExpectationError, LoadError
 
-__all__ = ["Ack", "AckRecorder", "LedgerReport", "LostWritesError", "check_ledger", "read_ledger"]
+__all__ = ["MIN_WRITE_SHARE", "Ack", "AckRecorder", "LedgerReport", "LostWritesError", "WriteFloor", "check_ledger",
+           "read_ledger"]
 
 #: Ids named in the one-line error before "... and N more" (all of them are in the report).
 MAX_IDS_IN_MESSAGE = 20
@@ -124,6 +126,33 @@ class LedgerReport:
             "mismatched": [{"sent": a.to_dict(), "found": row} for a, row in self.mismatched],
             "duplicates": self.duplicates,
         }
+
+
+#: The share of the configured write rate a window must show: response times and a slow start only
+#: lower the rate, never by half on a healthy stack.
+MIN_WRITE_SHARE = 0.5
+
+
+@dataclass(frozen=True)
+class WriteFloor:
+    """How many acknowledged writes a window must contain, and the arithmetic behind the number."""
+
+    required: int
+    formula: str
+
+    @classmethod
+    def of(cls, *, users: int, writes_per_user_second: float, healthy_seconds: float) -> WriteFloor:
+        required = math.floor(MIN_WRITE_SHARE * users * writes_per_user_second * healthy_seconds)
+        return cls(max(1, required), f"{MIN_WRITE_SHARE:g} x {users} users x {writes_per_user_second:.3f} writes/s "
+                                     f"per user x {healthy_seconds:.1f} s outside the fault window = {required}")
+
+    def check(self, acknowledged: int, where: str) -> None:
+        """LostWritesError-free, but an ExpectationError when the window holds too few acknowledged writes:
+        zero writes cannot show that none was lost."""
+        if acknowledged < self.required:
+            raise ExpectationError(f"ledger: only {acknowledged} acknowledged writes {where}, at least "
+                                   f"{self.required} expected ({self.formula}); the load did not exercise writes, "
+                                   "so no loss could have been seen")
 
 
 def check_ledger(acks: Sequence[Ack], dsn: str) -> LedgerReport:

@@ -56,7 +56,9 @@ class LocustProcesses:
         self.startup_timeout = startup_timeout
         self.stop_grace = stop_grace
         self.python = python or sys.executable
-        self.master_port = free_ports(1)[0] if options.workers else None
+        remote = options.remote
+        self.master_host = remote.bind if remote else LOOPBACK
+        self.master_port = remote.port if remote else free_ports(1)[0] if options.workers else None
         self._procs: list[_Proc] = []
         self._watchdog: threading.Timer | None = None
         self.watchdog_fired = False  # the controller's own backstop had to kill the run
@@ -79,16 +81,25 @@ class LocustProcesses:
             "--exit-code-on-error", "0", "--only-summary",
             "--alertdrill-out", str(self.artifacts.directory),
         ]
-        for key, value in sorted(o.parameters.items()):
-            cmd += [f"--alertdrill-{key}", value]
-        if o.workers:
-            cmd += ["--master", "--master-bind-host", LOOPBACK, "--master-bind-port", str(self.master_port),
-                    "--expect-workers", str(o.workers), "--expect-workers-max-wait", str(int(self.startup_timeout))]
+        cmd += self._profile_options()
+        if o.distributed:
+            cmd += ["--master", "--master-bind-host", self.master_host, "--master-bind-port", str(self.master_port),
+                    "--expect-workers", str(o.expected_workers),
+                    "--expect-workers-max-wait", str(int(self.startup_timeout))]
         return cmd
 
+    def _profile_options(self) -> list[str]:
+        return [arg for key, value in sorted(self.options.parameters.items()) for arg in (f"--alertdrill-{key}", value)]
+
     def worker_command(self) -> list[str]:
+        """One worker's command line: the profile's locustfile and options, joining this run's master.
+
+        The same for a local worker and for one on another host (``LoadRun.remote_worker_command``);
+        the master forwards the target and users, the profile's options are given here as well.
+        """
         return [self.python, "-m", "locust", "-f", str(self.options.profile_spec.locustfile),
-                "--worker", "--master-host", LOOPBACK, "--master-port", str(self.master_port)]
+                "--worker", "--master-host", self.master_host, "--master-port", str(self.master_port),
+                *self._profile_options()]
 
     def _bounded(self, cmd: Sequence[str]) -> list[str]:
         timeout = shutil.which("timeout")

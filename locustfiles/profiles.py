@@ -12,9 +12,28 @@ from pathlib import Path
 
 from alertdrill.errors import LoadError
 
-__all__ = ["PROFILES", "Profile", "get_profile"]
+__all__ = ["PROFILES", "STEADY_MIX", "WRITE_LEDGER_MIX", "Mix", "Profile", "get_profile"]
 
 _HERE = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class Mix:
+    """What one simulated user does: task weights and think time (s), declared once for the locustfile
+    (users.py) and for the controller, which needs the write rate it implies without importing Locust."""
+
+    weights: dict[str, int]
+    wait: tuple[float, float]
+
+    def writes_per_user_second(self) -> float:
+        """Upper bound of one user's write rate: the write share of tasks over the mean think time
+        (response times only lower it)."""
+        return self.weights.get("write_item", 0) / sum(self.weights.values()) / (sum(self.wait) / 2)
+
+
+STEADY_MIX = Mix(weights={"helloworld": 5, "status": 2, "read_item": 3, "list_items": 1, "write_item": 2},
+                 wait=(0.5, 1.5))
+WRITE_LEDGER_MIX = Mix(weights={"write_item": 4, "read_back": 1}, wait=(0.05, 0.2))
 
 
 @dataclass(frozen=True)
@@ -26,6 +45,7 @@ class Profile:
     description: str
     parameters: dict[str, str] = field(default_factory=dict)  # name -> help
     writes: bool = False  # acknowledged writes are recorded in the ledger
+    mix: Mix | None = None  # what each user does, where the profile has a fixed mix
 
     def check_parameters(self, given: dict[str, str]) -> None:
         """Raise LoadError naming any parameter this profile does not accept."""
@@ -44,6 +64,7 @@ PROFILES: dict[str, Profile] = {
             locustfile=_HERE / "steady.py",
             description="realistic mix with think time: /helloworld, /status, item reads, writes and lists",
             writes=True,
+            mix=STEADY_MIX,
         ),
         Profile(
             name="spike",
@@ -56,6 +77,7 @@ PROFILES: dict[str, Profile] = {
             locustfile=_HERE / "write_ledger.py",
             description="item writes whose acknowledged ids are recorded so that none can be lost unseen",
             writes=True,
+            mix=WRITE_LEDGER_MIX,
         ),
         Profile(
             name="bench",

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 from alertdrill.errors import LoadError
 
 if TYPE_CHECKING:
+    from alertdrill.locustfiles.buckets import RequestBuckets
     from alertdrill.locustfiles.ledger import LedgerReport
-    from alertdrill.locustfiles.timeline import Timeline
 
 __all__ = [
     "AGGREGATED",
@@ -130,7 +130,7 @@ def _lookup(endpoints: Mapping[str, EndpointStats], name: str) -> EndpointStats:
 
 @dataclass(frozen=True)
 class WindowStats:
-    """Every endpoint between ``start`` and ``end`` (Unix seconds), counted from the run's timeline."""
+    """Every endpoint between ``start`` and ``end`` (Unix seconds), counted from the run's request buckets."""
 
     start: float
     end: float
@@ -177,7 +177,7 @@ class WindowStats:
 
 @dataclass(frozen=True)
 class Artifacts:
-    """Where a run left its files: Locust's CSV and HTML, its logs, the timeline and the ledger."""
+    """Where a run left its files: Locust's CSV and HTML, its logs, the buckets and the ledger."""
 
     directory: Path
 
@@ -202,8 +202,8 @@ class Artifacts:
         return self.directory / "report.html"
 
     @property
-    def timeline(self) -> Path:
-        return self.directory / "timeline.jsonl"
+    def buckets(self) -> Path:
+        return self.directory / "buckets.jsonl"
 
     @property
     def ledger(self) -> Path:
@@ -243,9 +243,13 @@ class LoadResult:
     endpoints: dict[str, EndpointStats]
     marks: dict[str, float]
     artifacts: Artifacts
-    timeline: Timeline
+    buckets: RequestBuckets
     ledger: LedgerReport | None = None
     exit_code: int | None = None
+    #: Remote workers the master waited for (besides ``workers`` local ones).
+    remote_workers: int = 0
+    #: Requests and acknowledged writes each worker reported to the master, by Locust client id.
+    worker_totals: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def requests(self) -> int:
@@ -275,7 +279,7 @@ class LoadResult:
         """Stats between two marks (labels given to ``LoadRun.mark``) or Unix times; ``end`` defaults to the stop."""
         t1 = self.resolve(end) if end is not None else self.stopped_at
         check_within_run(t1, self.stopped_at)
-        return self.timeline.window(self.resolve(start), t1)
+        return self.buckets.window(self.resolve(start), t1)
 
     def resolve(self, when: str | float) -> float:
         """A mark's time, or the number itself."""
@@ -288,7 +292,8 @@ class LoadResult:
 
     def summary(self) -> str:
         """A few lines for a terminal or a report attachment."""
-        head = (f"load {self.profile!r} -> {self.target}: {self.users} users, {self.workers} workers, "
+        remote = f" + {self.remote_workers} remote" if self.remote_workers else ""
+        head = (f"load {self.profile!r} -> {self.target}: {self.users} users, {self.workers} workers{remote}, "
                 f"{self.stopped_at - self.started_at:.1f} s, {self.requests} requests, "
                 f"{self.rps:.1f} req/s, {self.failure_ratio:.2%} failed")
         lines = [head, *(e.line() for e in self.endpoints.values()), self.total.line()]
@@ -300,6 +305,7 @@ class LoadResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "profile": self.profile, "target": self.target, "users": self.users, "workers": self.workers,
+            "remote_workers": self.remote_workers, "worker_totals": self.worker_totals,
             "started_at": self.started_at, "stopped_at": self.stopped_at, "exit_code": self.exit_code,
             "total": self.total.to_dict(), "endpoints": {k: v.to_dict() for k, v in self.endpoints.items()},
             "marks": self.marks, "ledger": self.ledger.to_dict() if self.ledger else None,

@@ -18,9 +18,10 @@ for arg in "$@"; do
 done
 
 # The stack, wrk for the load benchmark, and what renders and checks the HTML report (Allure needs
-# Node.js/npm, its Allure 2 fallback Java; the report test opens it in Chromium).
+# Node.js/npm, its Allure 2 fallback Java; the report test opens it in Chromium), and iproute2 for the
+# remote-worker test (its worker hosts are network namespaces).
 DEBS=(postgresql postgresql-contrib redis-server prometheus prometheus-alertmanager
-      prometheus-postgres-exporter prometheus-redis-exporter wrk chromium)
+      prometheus-postgres-exporter prometheus-redis-exporter wrk chromium iproute2)
 # Node.js, npm and Java may come from elsewhere (e.g. NodeSource's nodejs bundles npm and conflicts
 # with Debian's npm): install Debian's only for a command that is missing.
 command -v node >/dev/null || DEBS+=(nodejs)
@@ -60,5 +61,16 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -e ".[$extras]"
   touch "$stamp"
+fi
+# The packaging test (tests/packaging) installs the wheel into a fresh virtualenv without network: it
+# takes the dependencies from this wheelhouse.
+wheels=.cache/wheels
+if [ ! -f "$wheels/.complete" ] || [ pyproject.toml -nt "$wheels/.complete" ]; then
+  echo "setup: filling the wheelhouse $wheels"
+  mkdir -p "$wheels"
+  .venv/bin/python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' \
+    > "$wheels/requirements.txt"
+  .venv/bin/python -m pip wheel -q -w "$wheels" -r "$wheels/requirements.txt"
+  touch "$wheels/.complete"
 fi
 echo "setup: ready ($(.venv/bin/python --version), $(.venv/bin/alertdrill --help >/dev/null && echo alertdrill ok))"

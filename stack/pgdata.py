@@ -68,8 +68,11 @@ def _build_template(target: Path, user: str | None) -> None:
     result = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=work, **_as_user(user))
     if result.returncode != 0:
         raise StackStartError(f"initdb failed in {data}: {(result.stderr or result.stdout).strip()[-500:]}")
+    # The shipped settings are copied in, not included by path: Postgres runs as the postgres user, which
+    # cannot read a package installed under a private directory (a virtualenv in /root, a temp dir).
+    shipped = layout.STACK_DIR / "postgres" / "postgresql.conf"
     with open(data / "postgresql.conf", "a") as conf:
-        conf.write(f"\ninclude '{layout.STACK_DIR / 'postgres' / 'postgresql.conf'}'\n")
+        conf.write(f"\n# --- {shipped.name} as alertdrill ships it ---\n{shipped.read_text()}\n")
     port = free_ports(1)[0]
     proc = spawn(ProcessSpec(name="postgres-template", user=user, log=str(work / "bootstrap.log"),
                              stop_signal=int(signal.SIGINT),

@@ -6,13 +6,14 @@ the tail of the component's log (see StackStartError).
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import psycopg
 import redis
 import requests
+
+from alertdrill.stack.ports import connect_error
 
 __all__ = ["Check", "http_ok", "postgres_accepts", "redis_pings", "tcp_open"]
 
@@ -37,14 +38,7 @@ def http_ok(url: str) -> Check:
 
 
 def tcp_open(host: str, port: int) -> Check:
-    def probe() -> str | None:
-        try:
-            with socket.create_connection((host, port), timeout=1.0):
-                return None
-        except OSError as exc:
-            return f"connect {host}:{port}: {exc.strerror or exc}"
-
-    return Check(f"TCP {host}:{port} accepting", probe)
+    return Check(f"TCP {host}:{port} accepting", lambda: connect_error(host, port))
 
 
 def postgres_accepts(dsn: str) -> Check:

@@ -7,36 +7,51 @@ the CLI prints it as ``alertdrill: error: ...`` and exits 2 (1 for a failed chec
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from alertdrill.errors import AlertdrillError, StackNotRunningError
+from alertdrill.settings import SETTINGS, resolve_setting
 
-from . import down, images, lint, load, record, recover, report, status, up
+from . import down, faults, images, init, lint, load, record, recover, report, status, up
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "main", "parse_args"]
 
-SUBCOMMANDS = (up, down, status, recover, load, lint, report, record, images)
+#: The CLI's stack (``alertdrill up``) is not a test session's (``pytest``, stack name "pytest").
+DEFAULT_STACK_NAME = "default"
+
+SUBCOMMANDS = (up, down, status, recover, faults, load, lint, report, record, init, images)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="alertdrill", description="Prove that documented alerts fire, are delivered and resolve.")
-    parser.add_argument("--name", default=os.environ.get("ALERTDRILL_STACK", "default"),
-                        help="stack name, a directory under --home (default: %(default)s)")
-    parser.add_argument("--home", default=None,
-                        help="where stacks live (default: $ALERTDRILL_HOME or /tmp/alertdrill-UID)")
+    parser.add_argument("--name", default=None,
+                        help=f"stack name, a directory under --home (env ${SETTINGS['stack_name'].env}, "
+                             f"default: {DEFAULT_STACK_NAME})")
+    parser.add_argument("--home", type=Path, default=None,
+                        help=f"where stacks live (env ${SETTINGS['home'].env}, default: /tmp/alertdrill-UID)")
     sub = parser.add_subparsers(dest="command", required=True)
     for module in SUBCOMMANDS:
         module.register(sub)
     return parser
 
 
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command line, with ``--name``/``--home`` resolved by the settings' precedence (option >
+    environment > default) once for every sub-command: ``args.home / args.name`` is the run directory."""
+    from alertdrill.stack.state import default_home
+
+    args = build_parser().parse_args(argv)
+    args.name = resolve_setting("stack_name", option=args.name, default=DEFAULT_STACK_NAME)
+    args.home = resolve_setting("home", option=args.home, default=default_home())
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
     try:
+        args = parse_args(argv)
         return int(args.func(args) or 0)
     except StackNotRunningError as exc:
         print(f"alertdrill: {exc}", file=sys.stderr)

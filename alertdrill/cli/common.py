@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+
+from alertdrill.settings import resolve_setting
 
 __all__ = ["native_stack", "positive_float", "stack_timing"]
 
@@ -12,8 +13,7 @@ def native_stack(args: argparse.Namespace, **kwargs):
     """The native stack the global options name (not started)."""
     from alertdrill.stack.backends.native import NativeStack
 
-    home = Path(args.home) if args.home else None
-    return NativeStack(name=args.name, home=home, **kwargs)
+    return NativeStack(name=args.name, home=args.home, **kwargs)
 
 
 def positive_float(text: str) -> float:
@@ -35,4 +35,4 @@ def stack_timing(args: argparse.Namespace):
 
     if args.production_timing:
         return StackTiming.production()
-    return StackTiming(time_scale=args.time_scale)
+    return StackTiming(time_scale=resolve_setting("time_scale", option=args.time_scale))

@@ -31,7 +31,7 @@ def register(subparsers) -> None:
                       help="the live Prometheus to check against (default: the --name stack's)")
     lint.add_argument("--alertmanager-config", type=Path, default=layout.ALERTMANAGER_CONFIG, metavar="PATH",
                       help="Alertmanager config to check routing and receivers in (default: the shipped one)")
-    lint.add_argument("--runbook-root", type=Path, default=layout.STACK_DIR.parent, metavar="DIR",
+    lint.add_argument("--runbook-root", type=Path, default=layout.ROOT, metavar="DIR",
                       help="where relative runbook_url links start (default: %(default)s)")
     lint.set_defaults(func=cmd_lint)
 
@@ -39,9 +39,9 @@ def register(subparsers) -> None:
 def _prometheus_url(args: argparse.Namespace) -> str:
     if args.prometheus_url:
         return args.prometheus_url
-    from alertdrill.stack.state import default_home, read_state
+    from alertdrill.stack.state import read_state
 
-    run_dir = (Path(args.home) if args.home else default_home()) / args.name
+    run_dir = args.home / args.name
     try:
         return read_state(run_dir).prometheus_url
     except StackNotRunningError as exc:

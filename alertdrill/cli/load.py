@@ -8,15 +8,15 @@ Exit status: 0, 1 when acknowledged writes were lost, 2 for bad input (one line,
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from pathlib import Path
 from typing import Any
 
 from alertdrill.errors import LoadError
-from alertdrill.locustfiles.options import DEFAULT_RUN_TIME, DEFAULT_USERS
+from alertdrill.locustfiles.options import DEFAULT_RUN_TIME, DEFAULT_USERS, remote_workers_setting
 from alertdrill.locustfiles.profiles import PROFILES
 from alertdrill.locustfiles.runner import LoadRun
+from alertdrill.settings import SETTINGS, resolve_setting
 
 __all__ = ["cmd_load", "register"]
 
@@ -36,10 +36,15 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("-t", "--run-time", type=float, default=DEFAULT_RUN_TIME,
                         help="seconds of load; always bounded (default: %(default)s)")
     parser.add_argument("-w", "--workers", "--load-workers", dest="workers", type=int,
-                        default=int(os.environ.get("ALERTDRILL_LOAD_WORKERS") or 0),
-                        help="run Locust's master and this many worker processes (default: 0, one local process)")
+                        default=None, help="run Locust's master and this many worker processes "
+                                           "(env $ALERTDRILL_LOAD_WORKERS, default: 0, one local process)")
+    parser.add_argument("--load-master-bind", metavar="ADDR[:PORT]", default=None,
+                        help=f"{SETTINGS['load_master_bind'].help} (env ${SETTINGS['load_master_bind'].env})")
+    parser.add_argument("--load-expect-workers", metavar="N", default=None,
+                        help=f"{SETTINGS['load_expect_workers'].help} (env ${SETTINGS['load_expect_workers'].env})")
     parser.add_argument("--target", default=None,
-                        help="base URL on loopback (default: the app of the stack --name)")
+                        help="base URL on loopback, or with remote workers an address of this machine they reach "
+                             "the app on (default: the app of the stack --name)")
     parser.add_argument("--out", type=Path, default=None,
                         help="artifacts directory (default: ./artifacts/load/<profile>-<UTC time>)")
     parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
@@ -63,10 +68,9 @@ def _parameters(pairs: list[str]) -> dict[str, str]:
 
 def _stack_target(args: argparse.Namespace) -> tuple[str, str | None]:
     """The app URL and Postgres DSN of the stack named by the global options."""
-    from alertdrill.stack.state import default_home, read_state
+    from alertdrill.stack.state import read_state
 
-    home = Path(args.home) if getattr(args, "home", None) else default_home()
-    info = read_state(home / getattr(args, "name", "default"))
+    info = read_state(args.home / args.name)
     return info.app_url, info.postgres_dsn
 
 
@@ -84,12 +88,22 @@ def cmd_load(args: argparse.Namespace) -> int:
                 dsn = None
     else:
         target, dsn = _stack_target(args)
+    workers = resolve_setting("load_workers", option=args.workers)
     out = args.out or Path("artifacts") / "load" / f"{args.profile}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
+    remote = remote_workers_setting(resolve_setting("load_master_bind", option=args.load_master_bind),
+                                    resolve_setting("load_expect_workers", option=args.load_expect_workers))
     run = LoadRun(profile=args.profile, target=target, artifacts_dir=out, users=args.users,
-                  spawn_rate=args.spawn_rate, run_time=args.run_time, workers=args.workers,
-                  parameters=_parameters(args.param), ledger_dsn=None if args.no_ledger_check else dsn)
-    run.start()
-    print(f"load {args.profile!r} -> {run.options.target}: {args.users} users, {args.workers} workers, "
+                  spawn_rate=args.spawn_rate, run_time=args.run_time, workers=workers,
+                  parameters=_parameters(args.param), ledger_dsn=None if args.no_ledger_check else dsn,
+                  remote=remote)
+    try:
+        run.start()  # with remote workers: prints their command, then waits for them
+    except KeyboardInterrupt:
+        run.kill()
+        print("interrupted before the load started", flush=True)
+        return 130
+    remote_text = f" + {remote.expect} remote" if remote else ""
+    print(f"load {args.profile!r} -> {run.options.target}: {args.users} users, {workers} workers{remote_text}, "
           f"{run.options.run_seconds} s (Ctrl-C stops early); artifacts in {run.artifacts.directory}", flush=True)
     try:
         try:

@@ -9,41 +9,45 @@ replays recordings with promtool; ``collect`` copies the green ones into the rep
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 from pathlib import Path
+
+from alertdrill.settings import resolve_setting
 
 __all__ = ["cmd_capture", "cmd_collect", "cmd_verify", "register"]
 
 
 def _recordings_dir() -> Path:
-    return Path(os.environ.get("ALERTDRILL_REPORT_DIR") or "reports") / "recordings"
+    return resolve_setting("report_dir") / "recordings"
 
 
 def cmd_capture(args: argparse.Namespace) -> int:
     from alertdrill.assertions.notifications import SinkClient
     from alertdrill.assertions.prometheus import PrometheusClient
     from alertdrill.errors import AlertdrillError, ConfigError
-    from alertdrill.replay.record import load_summary, record_drill
+    from alertdrill.replay.record import record_drill
+    from alertdrill.results import RunSummary
 
-    results = load_summary(Path(args.from_summary))
+    results = RunSummary.read(Path(args.from_summary)).results
+    if not results:
+        raise ConfigError(f"summary {args.from_summary} holds no drill results; pass the summary.json of a chaos run")
     prometheus_url, sink_url, time_scale = args.prometheus, args.sink, None
     if not prometheus_url:
         info = _stack_info(args)
         prometheus_url, sink_url, time_scale = info.prometheus_url, sink_url or info.sink_url, info.time_scale
     wanted = set(args.scenario or ())
-    unknown = wanted - {r.get("scenario") for r in results}
+    unknown = wanted - {r.scenario for r in results}
     if unknown:
         raise ConfigError(f"{args.from_summary} has no scenario {', '.join(sorted(unknown))}")
     prometheus = PrometheusClient(prometheus_url)
     sink = SinkClient(sink_url) if sink_url else None
     failed = 0
     for result in results:
-        scenario = result.get("scenario", "?")
+        scenario = result.scenario
         if wanted and scenario not in wanted:
             continue
-        if result.get("status") != "passed":
-            print(f"skip  {scenario}: {result.get('status')}, only passed drills are recorded")
+        if result.status != "passed":
+            print(f"skip  {scenario}: {result.status}, only passed drills are recorded")
             continue
         try:
             path = record_drill(result, prometheus=prometheus, sink=sink, out_dir=Path(args.out),
@@ -57,10 +61,9 @@ def cmd_capture(args: argparse.Namespace) -> int:
 
 
 def _stack_info(args: argparse.Namespace):
-    from alertdrill.stack.state import default_home, read_state
+    from alertdrill.stack.state import read_state
 
-    home = Path(args.home) if args.home else default_home()
-    return read_state(home / args.name)
+    return read_state(args.home / args.name)
 
 
 def cmd_verify(args: argparse.Namespace) -> int:

@@ -8,14 +8,15 @@ Registered by :mod:`alertdrill.cli`. Defaults follow ``make chaos``: Allure resu
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
+
+from alertdrill.settings import resolve_setting
 
 __all__ = ["cmd_report", "register"]
 
 
 def _report_dir() -> Path:
-    return Path(os.environ.get("ALERTDRILL_REPORT_DIR") or "reports")
+    return resolve_setting("report_dir")
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -27,7 +28,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         Path(args.output or base / "html"),
         summary_path=Path(args.summary or base / "summary.json"),
         junit_path=Path(args.junit or base / "junit.xml"),
-        catalogue_path=Path(args.catalogue) if args.catalogue else None,
+        catalogue_path=resolve_setting("catalogue", option=args.catalogue),
         renderer=args.renderer,
         tools_dir=Path(args.tools_dir) if args.tools_dir else None,
     )
@@ -49,8 +50,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="alertdrill's summary of the run (default: reports/summary.json)")
     report.add_argument("--junit", metavar="PATH", default=None,
                         help="pytest's JUnit XML, linked when present (default: reports/junit.xml)")
-    report.add_argument("--catalogue", metavar="PATH", default=os.environ.get("ALERTDRILL_CATALOGUE"),
-                        help="scenario catalogue for the coverage section (default: scenarios/catalogue.yml)")
+    report.add_argument("--catalogue", metavar="PATH", default=None,
+                        help="scenario catalogue for the coverage section (default: the shipped catalogue)")
     report.add_argument("--renderer", choices=("auto", "allure3", "allure2"), default="auto",
                         help="Allure 3 (Node.js) or Allure 2 (Java 17); auto prefers Allure 3 (default: auto)")
     report.add_argument("--tools-dir", metavar="DIR", default=None,

@@ -1,7 +1,8 @@
 """Alertmanager: every receiver sends resolutions, and every alert reaches a route of its own.
 
-Routing is asked of ``amtool`` (the version the stack runs) rather than re-implemented, so lint
-agrees with Alertmanager on matchers, ``continue`` and defaults.
+``amtool check-config`` (the version the stack runs) validates the file; which route an alert lands
+on comes from the one route resolver, :mod:`alertdrill.assertions.routing` (whose agreement with
+``amtool config routes test`` is a test), so lint and the delivery deadlines never disagree.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from alertdrill.assertions.routing import Route
 from alertdrill.errors import ConfigError
 from alertdrill.lint.findings import Finding, shorten
 from alertdrill.lint.rules import Rule
@@ -62,6 +64,7 @@ def check_routes(rules: Sequence[Rule], am_path: Path) -> list[Finding]:
         lines = [ln.strip() for ln in (result.stdout + result.stderr).splitlines() if "FAILED" in ln or "error" in ln]
         return [Finding("error", "route", am_path.name, "amtool check-config fails: " + "; ".join(lines)[:300],
                         "fix the config (every route's receiver must be defined)", am_path.name)]
+    root = Route.from_config(load_alertmanager_config(am_path))
     out = []
     seen: set[tuple[tuple[str, str], ...]] = set()
     for r in rules:
@@ -70,36 +73,14 @@ def check_routes(rules: Sequence[Rule], am_path: Path) -> list[Finding]:
         if key in seen:
             continue
         seen.add(key)
-        args = [f"{k}={v}" for k, v in sorted(labels.items())]
-        result = run_tool("amtool", "config", "routes", "test", f"--config.file={am_path}", "--tree", *args)
-        if result.returncode != 0:
-            out.append(r.finding("error", "route", "amtool cannot route it: " + shorten(result.stderr, 200),
-                                 "check the alert's labels and the route matchers"))
-            continue
-        matched, receivers = _route_tree(result.stdout)
+        routes = root.match(labels)
+        receivers = sorted({route.receiver for route in routes if route.receiver})
         if not receivers:
             out.append(r.finding("error", "route", "routes to no receiver",
                                  f"add a route in {am_path.name} that matches its labels"))
-        elif matched <= 1:
+        elif routes == [root]:
             out.append(r.finding("warning", "route", f"matches no route and falls through to the root "
                                  f"receiver {', '.join(receivers)}",
                                  f"add a route for severity={r.severity or '...'} in {am_path.name}, or fix the "
                                  "alert's labels"))
     return out
-
-
-def _route_tree(output: str) -> tuple[int, list[str]]:
-    """(number of matched routes in the tree, receivers) from ``amtool config routes test --tree``."""
-    lines = output.splitlines()
-    tree, receivers, in_tree = 0, [], False
-    for line in lines:
-        if line.startswith("Matching routes"):
-            in_tree = True
-            continue
-        if in_tree and "── " in line:
-            tree += 1
-        elif in_tree and not line.strip() and tree:
-            in_tree = False
-        elif not in_tree and line.strip():
-            receivers.extend(x.strip() for x in line.split(",") if x.strip())
-    return tree, receivers

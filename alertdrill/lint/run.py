@@ -37,7 +37,7 @@ def lint(
     am_config = load_alertmanager_config(alertmanager_config)
     findings = [
         *check_labels(rules),
-        *check_runbooks(rules, Path(runbook_root) if runbook_root else layout.STACK_DIR.parent),
+        *check_runbooks(rules, Path(runbook_root) if runbook_root else layout.ROOT),
         *check_receivers(am_config, Path(alertmanager_config).name),
         *check_routes(rules, Path(alertmanager_config)),
         *check_documented(rules, load_documented() if documented is None else documented),

@@ -9,8 +9,8 @@ milliseconds. :mod:`.record` captures, :mod:`.promtest` writes the files, :mod:`
 from __future__ import annotations
 
 from .current import current_rule_file
-from .record import as_drill_result, load_summary, record_drill
+from .record import record_drill
 from .verify import Replay, ReplayError, find_test_files, replay, retarget
 
-__all__ = ["Replay", "ReplayError", "as_drill_result", "current_rule_file", "find_test_files", "load_summary",
+__all__ = ["Replay", "ReplayError", "current_rule_file", "find_test_files",
            "record_drill", "replay", "retarget"]

@@ -16,14 +16,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from alertdrill.assertions.durations import parse_duration
 from alertdrill.assertions.notifications import SinkClient
 from alertdrill.assertions.prometheus import AlertingRule, PrometheusClient
 from alertdrill.assertions.promql import selectors
-from alertdrill.drill import AlertResult, DrillResult
 from alertdrill.errors import ConfigError
+from alertdrill.results import AlertResult, DrillResult
 from alertdrill.waiting import poll_until
 
 from .calibrate import annotations_for, parse_got_alerts
@@ -41,7 +40,7 @@ from .promtest import (
 from .series import Grid
 from .verify import TEST_SUFFIX, ReplayError, replay
 
-__all__ = ["BASELINE_EVALS", "RULE_FILE", "TAIL_EVALS", "as_drill_result", "load_summary", "record_drill"]
+__all__ = ["BASELINE_EVALS", "RULE_FILE", "TAIL_EVALS", "record_drill"]
 
 #: Evaluations recorded before the longest range window that precedes the injection.
 BASELINE_EVALS = 5
@@ -66,14 +65,14 @@ class _Plan:
     grid: Grid
 
 
-def record_drill(result: DrillResult | Mapping[str, Any], *, prometheus: PrometheusClient, sink: SinkClient | None,
+def record_drill(result: DrillResult, *, prometheus: PrometheusClient, sink: SinkClient | None,
                  out_dir: Path, time_scale: float | None = None, verify: bool = True) -> Path:
     """Write ``out_dir/<scenario>/`` (rule file, test file, README, metadata); return the test file.
 
-    ``result`` is a passed DrillResult or its ``to_dict()`` from summary.json; ``prometheus`` must still
-    hold the run's samples. With ``verify`` the recording is replayed once and must pass (ReplayError).
+    ``result`` is a passed drill (live, or read back from summary.json); ``prometheus`` must still hold
+    the run's samples. With ``verify`` the recording is replayed once and must pass (ReplayError).
     """
-    drill = as_drill_result(result)
+    drill = result
     plan = _plan(drill, prometheus)
     grid = plan.grid
     _wait_until_evaluated(grid.end + grid.step, what=f"the end of {drill.scenario}'s recording")
@@ -115,34 +114,6 @@ def record_drill(result: DrillResult | Mapping[str, Any], *, prometheus: Prometh
             raise ReplayError(f"the recording {test_path} does not replay green: {tail}")
     _write_meta(target, drill, prometheus, grid, firing, checks, time_scale)
     return test_path
-
-
-def as_drill_result(result: DrillResult | Mapping[str, Any]) -> DrillResult:
-    """A DrillResult, also from the dict summary.json holds for it."""
-    if isinstance(result, DrillResult):
-        return result
-    if not isinstance(result, Mapping) or "scenario" not in result or "alerts" not in result:
-        raise ConfigError("a drill result needs 'scenario' and 'alerts' (an entry of summary.json's 'results')")
-    known = set(DrillResult.__dataclass_fields__)
-    data = {k: v for k, v in result.items() if k in known}
-    alert_fields = set(AlertResult.__dataclass_fields__)
-    data["alerts"] = [AlertResult(**{k: v for k, v in a.items() if k in alert_fields}) for a in result["alerts"]]
-    return DrillResult(**data)
-
-
-def load_summary(path: Path) -> list[dict[str, Any]]:
-    """The drill results in a summary.json that ``pytest -m chaos scenarios`` wrote."""
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"summary {path} does not exist; run the chaos scenarios first (make chaos)") from None
-    except ValueError as exc:
-        raise ConfigError(f"summary {path} is not JSON ({exc}); pass the summary.json of a chaos run") from None
-    results = data.get("results") if isinstance(data, dict) else None
-    if not isinstance(results, list) or not results:
-        raise ConfigError(f"summary {path} holds no drill results; pass the summary.json of a chaos run")
-    return results
 
 
 def _plan(drill: DrillResult, prometheus: PrometheusClient) -> _Plan:

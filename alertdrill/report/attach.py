@@ -23,6 +23,7 @@ from alertdrill.report.markup import esc, page
 from alertdrill.report.plot import fetch_plot_data, marks_from_timeline, render_png, window_of
 from alertdrill.report.rules import rule_comparison_html, shipped_rule
 from alertdrill.report.tables import contract_html, timeline_csv, timeline_html
+from alertdrill.results import DrillResult, TimelineRow
 
 __all__ = ["Attachment", "DrillReport", "attach_drill", "build_report"]
 
@@ -68,7 +69,8 @@ def _guard(report: DrillReport, what: str, build: Callable[[], None]) -> None:
         report.problems.append(f"{what}: {type(exc).__name__}: {exc}")
 
 
-def build_report(result: Any, *, scenario: Any, observers: Any, stack_info: Any, load: Any = None) -> DrillReport:
+def build_report(result: DrillResult, *, scenario: Any, observers: Any, stack_info: Any,
+                 load: Any = None) -> DrillReport:
     """Read what the report needs from the live stack and lay it out; never raises for a report part."""
     contracts = list(scenario.alerts)
     report = DrillReport(epic=scenario.component, features=_unique(c.name for c in contracts), story=scenario.id,
@@ -89,31 +91,31 @@ def build_report(result: Any, *, scenario: Any, observers: Any, stack_info: Any,
         link = runbook_link(name, rule.annotations) if rule else None
         if link:
             report.links.append(link)
-    data = result.to_dict()
-    rows = data.get("timeline") or []
+    rows = result.timeline
     plots: list[tuple[str, bytes]] = []
-    _guard(report, "timeline", lambda: _timeline(report, data, rows))
+    _guard(report, "timeline", lambda: _timeline(report, result))
     _guard(report, "plot", lambda: plots.extend(_plots(report, result, contracts, live, rows, observers)))
     _guard(report, "rules", lambda: _rules(report, contracts, live, stack_info))
     _guard(report, "evidence", lambda: _evidence(report, result, scenario))
     _guard(report, "notifications", lambda: _notifications(report, observers))
-    if load is not None or result.extra.get("load_during_fault"):
-        _guard(report, "load", lambda: _load(report, result.extra, load))
-    report.attachments.append(Attachment("drill result (JSON)", json.dumps(data, indent=2, default=str), "json"))
-    report.description_html = _description(scenario, data, plots, report.links)
+    if load is not None or result.load_during_fault:
+        _guard(report, "load", lambda: _load(report, result, load))
+    report.attachments.append(Attachment("drill result (JSON)", json.dumps(result.to_json(), indent=2, default=str),
+                                         "json"))
+    report.description_html = _description(scenario, result, plots, report.links)
     if report.problems:
         report.attachments.append(Attachment("report problems", "\n".join(report.problems), "txt"))
     return report
 
 
-def _timeline(report: DrillReport, data: Mapping[str, Any], rows: list[Mapping[str, Any]]) -> None:
-    body = "<h1>" + esc(data.get("scenario")) + "</h1>" + contract_html(data) + timeline_html(rows)
-    report.attachments.append(Attachment("timeline", page(f"timeline {data.get('scenario')}", body), "html"))
-    report.attachments.append(Attachment("timeline (CSV)", timeline_csv(rows), "csv"))
+def _timeline(report: DrillReport, result: DrillResult) -> None:
+    body = "<h1>" + esc(result.scenario) + "</h1>" + contract_html(result) + timeline_html(result.timeline)
+    report.attachments.append(Attachment("timeline", page(f"timeline {result.scenario}", body), "html"))
+    report.attachments.append(Attachment("timeline (CSV)", timeline_csv(result.timeline), "csv"))
 
 
 def _plots(report: DrillReport, result: Any, contracts: list[Any], live: Mapping[Any, Any],
-           rows: list[Mapping[str, Any]], observers: Any) -> list[tuple[str, bytes]]:
+           rows: list[TimelineRow], observers: Any) -> list[tuple[str, bytes]]:
     start, end = window_of(result, rows)
     anchor = result.injected_at or result.started
     fault = (result.injected_at, result.reverted_at or result.ended) if result.injected_at else None
@@ -156,7 +158,7 @@ def _rules(report: DrillReport, contracts: list[Any], live: Mapping[Any, Any], s
 
 
 def _evidence(report: DrillReport, result: Any, scenario: Any) -> None:
-    body = {"fault": scenario.fault, "params": scenario.params, "evidence": result.evidence}
+    body = {"fault": scenario.fault.kind, "params": scenario.fault.params, "evidence": result.evidence}
     report.attachments.append(Attachment("fault evidence", json.dumps(body, indent=2, default=str), "json"))
 
 
@@ -166,12 +168,12 @@ def _notifications(report: DrillReport, observers: Any) -> None:
                                          json.dumps(notes, indent=2, default=str), "json"))
 
 
-def _load(report: DrillReport, extra: Mapping[str, Any], load: Any) -> None:
+def _load(report: DrillReport, result: DrillResult, load: Any) -> None:
     """Locust's stats: the fault window and ledger the scenarios record, or a load run's own CSV."""
-    if extra.get("load_during_fault"):
-        html = window_html(extra["load_during_fault"], extra.get("ledger"))
+    if result.load_during_fault:
+        html = window_html(result.load_during_fault, result.ledger)
         report.attachments.append(Attachment("Locust stats during the fault", html, "html"))
-        body = {"load_during_fault": extra["load_during_fault"], "ledger": extra.get("ledger")}
+        body = {"load_during_fault": result.load_during_fault, "ledger": result.ledger}
         report.attachments.append(Attachment("Locust stats (JSON)", json.dumps(body, indent=2, default=str), "json"))
     if load is not None:
         directory = Path(getattr(getattr(load, "artifacts", None), "directory", load))
@@ -182,7 +184,7 @@ def _load(report: DrillReport, extra: Mapping[str, Any], load: Any) -> None:
             report.attachments.append(Attachment("Locust report", (directory / "report.html").read_text(), "html"))
 
 
-def _description(scenario: Any, data: Mapping[str, Any], plots: list[tuple[str, bytes]],
+def _description(scenario: Any, result: DrillResult, plots: list[tuple[str, bytes]],
                  links: list[RunbookLink]) -> str:
     """The test page itself: what was done, the verdict per contract, and the plot, without a click.
 
@@ -190,17 +192,17 @@ def _description(scenario: Any, data: Mapping[str, Any], plots: list[tuple[str, 
     """
     runbooks = " ".join(f'<a href="{esc(link.url)}" target="_blank">{esc(link.alert)}</a>' for link in links)
     parts = [f"<p>{esc(scenario.description)}</p>" if scenario.description else "",
-             f"<p><b>fault</b> <code>{esc(scenario.fault)}</code> <code>{esc(json.dumps(scenario.params))}</code>"
+             f"<p><b>fault</b> <code>{esc(scenario.fault.kind)}</code> "
+             f"<code>{esc(json.dumps(scenario.fault.params))}</code>"
              + (f" &middot; <b>runbook</b> {runbooks}" if runbooks else "") + "</p>"]
-    extra = data.get("extra") or {}
-    if extra.get("load_during_fault"):
-        parts.append(f"<p><b>load during the fault</b> {esc(window_line(extra['load_during_fault']))}"
-                     + (f" &middot; <b>ledger</b> {esc(ledger_line(extra['ledger']))}" if extra.get("ledger") else "")
+    if result.load_during_fault:
+        parts.append(f"<p><b>load during the fault</b> {esc(window_line(result.load_during_fault))}"
+                     + (f" &middot; <b>ledger</b> {esc(ledger_line(result.ledger))}" if result.ledger else "")
                      + "</p>")
-    if data.get("diagnosis"):
-        parts.append(f'<p style="color:#cf222e"><b>{esc(data.get("status"))}:</b></p>'
-                     f'<pre style="white-space:pre-wrap">{esc(data["diagnosis"])}</pre>')
-    parts.append(contract_html(data, compact=True))
+    if result.diagnosis:
+        parts.append(f'<p style="color:#cf222e"><b>{esc(result.status)}:</b></p>'
+                     f'<pre style="white-space:pre-wrap">{esc(result.diagnosis)}</pre>')
+    parts.append(contract_html(result, compact=True))
     for name, png in plots[:2]:
         src = "data:image/png;base64," + base64.b64encode(png).decode()
         parts.append(f'<figure><img alt="{esc(name)}" src="{src}" style="max-width:100%"></figure>')
@@ -210,9 +212,9 @@ def _description(scenario: Any, data: Mapping[str, Any], plots: list[tuple[str, 
 _TYPES = {"html": "HTML", "csv": "CSV", "png": "PNG", "json": "JSON", "txt": "TEXT"}
 
 
-def attach_drill(result: Any, *, scenario: Any, observers: Any, stack_info: Any,
+def attach_drill(result: DrillResult, *, scenario: Any, observers: Any, stack_info: Any,
                  load: Any = None) -> DrillReport | None:
-    """Attach ``result`` to the running Allure test; records the rules' alert names in ``result.extra``.
+    """Attach ``result`` to the running Allure test; records the rules' alert names in ``result.rule_alerts``.
 
     Never raises: on the failure path an exception here would replace the drill's own error.
     """
@@ -224,10 +226,10 @@ def attach_drill(result: Any, *, scenario: Any, observers: Any, stack_info: Any,
         return None
 
 
-def _attach(result: Any, *, scenario: Any, observers: Any, stack_info: Any, load: Any) -> DrillReport:
+def _attach(result: DrillResult, *, scenario: Any, observers: Any, stack_info: Any, load: Any) -> DrillReport:
     report = build_report(result, scenario=scenario, observers=observers, stack_info=stack_info, load=load)
     if report.rule_alerts:
-        result.extra.setdefault("rule_alerts", report.rule_alerts)  # the summary page's coverage section
+        result.rule_alerts = result.rule_alerts or list(report.rule_alerts)  # the summary page's coverage
     for problem in report.problems:
         warnings.warn(f"alertdrill report for {scenario.id}: {problem}", stacklevel=3)
     try:

@@ -20,6 +20,8 @@ table { border-collapse: collapse; margin: .4em 0 1em; }
 th, td { border: 1px solid #d6dbe1; padding: 3px 8px; text-align: left; vertical-align: top; }
 th { background: #f1f4f7; font-weight: 600; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td code, td small { overflow-wrap: anywhere; } /* long label sets and causes wrap: tables fit the window */
+td code.labels { display: inline-block; min-width: 14em; } /* ... but a short label set stays on one line */
 code, pre { font: 12.5px/1.4 ui-monospace, 'DejaVu Sans Mono', monospace; }
 pre { background: #f6f8fa; border: 1px solid #e1e4e8; padding: .6em; white-space: pre-wrap; }
 .passed, .ok { color: #1a7f37; font-weight: 600; } .failed, .late, .broken { color: #cf222e; font-weight: 600; }
@@ -28,8 +30,8 @@ tr.prometheus td:nth-child(3) { color: #8250df; } tr.sink td:nth-child(3) { colo
 tr.fault td { background: #fff8c5; } tr.alertmanager td:nth-child(3) { color: #bc4c00; }
 .bar { display: inline-block; height: 8px; background: #d6dbe1; width: 120px; position: relative; }
 .bar span { position: absolute; left: 0; top: 0; bottom: 0; background: #2da44e; }
-.bar span.late { background: #cf222e; } .bar i { position: absolute; top: -2px; bottom: -2px; width: 2px;
-  background: #57606a; }
+.bar span.late { background: #cf222e; } .bar i { position: absolute; top: -2px; bottom: -2px; min-width: 2px;
+  background: rgba(87, 96, 106, .35); border-left: 2px solid #57606a; border-right: 2px solid #57606a; }
 .cards { display: flex; gap: 1em; flex-wrap: wrap; margin: .6em 0 1em; }
 .card { border: 1px solid #d6dbe1; border-radius: 6px; padding: .5em .9em; min-width: 9em; }
 .card b { display: block; font-size: 1.6em; }

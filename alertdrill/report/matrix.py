@@ -1,9 +1,10 @@
 """The summary page: every alert contract of the run at a glance, and what the run did not cover.
 
 One row per alert and scenario: fired / delivered / resolved, each measured time against its deadline
-(with the theoretical minimum marked on the bar), the status, and a link to the scenario's page in the
-Allure report. Below it, coverage (alerts with no scenario, scenarios whose alerts the rules lack,
-catalogue scenarios that did not run) and the plots. Written from ``summary.json`` as static HTML.
+(the ideal pipeline's best..worst case shaded on the bar, and as a column), the status, and a link to
+the scenario's page in the Allure report. Below it, coverage (alerts with no scenario, scenarios whose
+alerts the rules lack, catalogue scenarios that did not run) and the plots. Written from
+``summary.json`` as static HTML.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from alertdrill.report.markup import STATUS_CLASS, esc, page, table
-from alertdrill.report.tables import deadline_cell, first_line
+from alertdrill.catalogue import rule_file_alerts
+from alertdrill.matrix import matrix_rows
+from alertdrill.report.markup import esc, page, table
+from alertdrill.report.tables import BOUNDS_NOTE, bounds_cell, deadline_cell, delivered_cell, status_html
+from alertdrill.results import DrillResult, RunSummary
 
 __all__ = ["CoverageView", "coverage_view", "rule_alerts_of", "summary_page"]
 
@@ -46,26 +48,20 @@ class CoverageView:
         return out
 
 
-def rule_alerts_of(results: Iterable[Mapping[str, Any]], rule_files: Iterable[Path]) -> tuple[set[str], str]:
+def rule_alerts_of(results: Iterable[DrillResult], rule_files: Iterable[Path]) -> tuple[set[str], str]:
     """The alert names of the rules under test: as recorded by the run, else from the rule files."""
-    recorded = {name for r in results for name in (r.get("extra") or {}).get("rule_alerts", [])}
+    recorded = {name for r in results for name in r.rule_alerts}
     if recorded:
         return recorded, "the rules the run's Prometheus loaded"
-    names: set[str] = set()
     files = list(rule_files)
-    for path in files:
-        try:
-            doc = yaml.safe_load(Path(path).read_text()) or {}
-        except (OSError, yaml.YAMLError):
-            continue
-        names |= {r["alert"] for g in doc.get("groups") or [] for r in g.get("rules") or [] if "alert" in r}
+    names = rule_file_alerts(files)
     return names, f"the shipped rule files ({len(files)}), as the run recorded none"
 
 
-def coverage_view(results: Sequence[Mapping[str, Any]], catalogue: Any, rule_files: Iterable[Path]) -> CoverageView:
+def coverage_view(results: Sequence[DrillResult], catalogue: Any, rule_files: Iterable[Path]) -> CoverageView:
     """Catalogue.coverage over the run's rules, plus catalogue scenarios that have no result."""
     names, source = rule_alerts_of(results, rule_files)
-    ran = {r.get("scenario") for r in results}
+    ran = {r.scenario for r in results}
     cov = catalogue.coverage(names)
     return CoverageView(uncovered=list(cov.uncovered),
                         missing_from_rules={k: list(v) for k, v in cov.missing_from_rules.items()},
@@ -73,40 +69,28 @@ def coverage_view(results: Sequence[Mapping[str, Any]], catalogue: Any, rule_fil
                         not_run=[s.id for s in catalogue.scenarios if s.id not in ran], source=source)
 
 
-def _labels(labels: Mapping[str, str]) -> str:
-    inner = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()) if k != "service")
-    return "{" + inner + "}" if inner else ""
-
-
-def _rows(results: Sequence[Mapping[str, Any]], links: Mapping[str, str]) -> tuple[list[list[str]], int, int]:
-    rows, passed = [], 0
-    for result in results:
-        sid = str(result.get("scenario"))
+def _rows(results: Sequence[DrillResult], links: Mapping[str, str]) -> tuple[list[list[str]], int, int]:
+    rows = matrix_rows(results)
+    cells = []
+    for row in rows:
+        sid = row.scenario
         name = f'<a href="{esc(links[sid])}">{esc(sid)}</a>' if sid in links else esc(sid)
-        for alert in result.get("alerts", []):
-            status = str(alert.get("status") or result.get("status") or "")
-            passed += status == "passed"
-            delivered = (deadline_cell(alert.get("delivered_after"), alert.get("deliver_deadline"),
-                                       alert.get("theoretical_min")) if alert.get("receiver")
-                         else '<td class="na">inhibited</td>' if alert.get("inhibited") else '<td class="na">n/a</td>')
-            min_ = alert.get("theoretical_min")
-            rows.append([
-                name, f"<b>{esc(alert.get('alert'))}</b><code>{esc(_labels(alert.get('labels') or {}))}</code>",
-                deadline_cell(alert.get("fired_after"), alert.get("fire_deadline")), delivered,
-                deadline_cell(alert.get("resolved_after"), alert.get("resolve_deadline")),
-                f'<td class="num">{"-" if min_ is None else f"{min_:.1f} s"}</td>',
-                f'<span class="{STATUS_CLASS.get(status, "")}">{esc(status)}</span>'
-                + (f'<br><small title="{esc(alert.get("diagnosis"))}">{esc(first_line(alert.get("diagnosis")))}</small>'
-                   if alert.get("diagnosis") else ""),
-            ])
-    return rows, passed, len(rows)
+        labels = ", ".join(f'{k}="{v}"' for k, v in row.labels.items())
+        cells.append([
+            name, f"<b>{esc(row.alert)}</b>" + (f'<br><code class="labels">{esc("{" + labels + "}")}</code>'
+                                                if labels else ""),
+            deadline_cell(row.fired.measured, row.fired.deadline, row.bounds if row.delivered_note else None),
+            delivered_cell(row), deadline_cell(row.resolved.measured, row.resolved.deadline),
+            bounds_cell(row), status_html(row),
+        ])
+    return cells, sum(r.passed for r in rows), len(rows)
 
 
-def summary_page(summary: Mapping[str, Any] | None, *, coverage: CoverageView | None = None,
+def summary_page(summary: RunSummary | None, *, coverage: CoverageView | None = None,
                  links: Mapping[str, str] | None = None, scenario_links: Mapping[str, str] | None = None,
                  plots: Mapping[str, Sequence[tuple[str, bytes]]] | None = None, notes: Sequence[str] = ()) -> str:
     """The whole page; ``links`` are the run's files (Allure report, JUnit XML, ...) by title."""
-    results = list((summary or {}).get("results") or [])
+    results = summary.results if summary else []
     rows, passed, total = _rows(results, scenario_links or {})
     body = ["<h1>alertdrill: alert contracts</h1>"]
     if links:
@@ -116,19 +100,17 @@ def summary_page(summary: Mapping[str, Any] | None, *, coverage: CoverageView | 
         body.append('<p class="failed">No summary.json: the chaos run wrote no alertdrill summary, so only the '
                     "Allure report is available.</p>")
     else:
-        wall = summary.get("wall_seconds")
+        wall = summary.wall_seconds
         cards = [("alert contracts passed", f"{passed}/{total}", "passed" if passed == total and total else "failed"),
                  ("scenarios", str(len(results)), ""),
                  ("wall time", f"{wall:.0f} s" if isinstance(wall, (int, float)) else "-", ""),
-                 ("time scale", f"{summary.get('time_scale', '-')}", "")]
+                 ("time scale", "-" if summary.time_scale is None else f"{summary.time_scale:g}", "")]
         body.append('<div class="cards">' + "".join(f'<div class="card"><b class="{c}">{esc(v)}</b>{esc(k)}</div>'
                                                     for k, v, c in cards) + "</div>")
         headers = ("scenario", "alert", "fired (after injection)", "delivered", "resolved (after revert)",
-                   "theoretical min", "status")
+                   "best..worst case", "status")
         body.append(table(headers, rows) if rows else "<p>No scenario ran.</p>")
-        body.append('<p class="muted">Bars: measured time as a share of the deadline derived from the live '
-                    "configuration; the tick marks the theoretical minimum (scrape + evaluation + for + group_wait)."
-                    "</p>")
+        body.append(f'<p class="muted">{esc(BOUNDS_NOTE)}</p>')
     body += [f'<p class="muted">note: {esc(note)}</p>' for note in notes]
     if coverage is not None:
         body.append("<h2>Coverage</h2>")

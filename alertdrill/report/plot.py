@@ -17,6 +17,7 @@ from typing import Any
 
 from alertdrill.assertions.promql import selectors, tokenize
 from alertdrill.errors import AlertdrillError
+from alertdrill.results import DrillResult, TimelineRow
 
 __all__ = ["Mark", "Panel", "PlotData", "fetch_plot_data", "marks_from_timeline", "render_png", "split_threshold",
            "window_of"]
@@ -117,14 +118,14 @@ def _series(result: Sequence[Any]) -> tuple[list[tuple[str, list[tuple[float, fl
     return ranked[:MAX_SERIES], max(0, len(ranked) - MAX_SERIES)
 
 
-def window_of(result: Any, rows: Sequence[Mapping[str, Any]], *, pad: float = 5.0,
+def window_of(result: DrillResult, rows: Sequence[TimelineRow], *, pad: float = 5.0,
               now: float | None = None) -> tuple[float, float]:
     """From a little before the injection to a little after the last recorded event (resolution).
 
     Never past ``now``: the plot is drawn right after the drill, and the future has no samples.
     """
     base = result.injected_at or 0.0
-    times = [float(r["t"]) + base for r in rows if isinstance(r.get("t"), (int, float))]
+    times = [float(r.t) + base for r in rows if isinstance(r.t, (int, float))]
     first = result.injected_at or result.started
     last = max([*times, result.reverted_at or first, result.ended or first])
     span = max(last - first, 1.0)
@@ -132,7 +133,7 @@ def window_of(result: Any, rows: Sequence[Mapping[str, Any]], *, pad: float = 5.
     return first - margin, max(last, min(last + margin, time.time() if now is None else now))
 
 
-def marks_from_timeline(rows: Sequence[Mapping[str, Any]], alert: str, labels: Mapping[str, str],
+def marks_from_timeline(rows: Sequence[TimelineRow], alert: str, labels: Mapping[str, str],
                         base: float) -> list[Mark]:
     """The first pending, firing, notified and resolved events of ``alert`` (with ``labels``)."""
     wanted = {("prometheus", "pending"): "pending", ("prometheus", "firing"): "firing",
@@ -141,11 +142,11 @@ def marks_from_timeline(rows: Sequence[Mapping[str, Any]], alert: str, labels: M
     needles = [f'{k}="{v}"' for k, v in labels.items()]
     found: dict[str, float] = {}
     for row in rows:
-        kind = wanted.get((row.get("source"), row.get("kind")))
-        if kind is None or row.get("alert") != alert or kind in found:
+        kind = wanted.get((row.source, row.kind))
+        if kind is None or row.alert != alert or kind in found or row.t is None:
             continue
-        if all(n in str(row.get("labels") or "") for n in needles):
-            found[kind] = float(row["t"]) + base
+        if all(n in row.labels for n in needles):
+            found[kind] = float(row.t) + base
     return sorted((Mark(k, t) for k, t in found.items()), key=lambda m: m.at)
 
 

@@ -22,12 +22,12 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from alertdrill.errors import AlertdrillError, ReportError
+from alertdrill.errors import AlertdrillError, ConfigError, ReportError
 from alertdrill.report.matrix import CoverageView, coverage_view, summary_page
 from alertdrill.report.renderers import Renderer, find_renderer
 from alertdrill.report.runbook import RUNBOOK, write_runbook
+from alertdrill.results import RunSummary
 
 __all__ = ["RUN_FIRST", "RenderedReport", "read_results", "render_report"]
 
@@ -159,16 +159,16 @@ def _links(results: list[_Result], renderer: Renderer, allure_dir: Path) -> dict
     return links
 
 
-def _summary(path: Path | None) -> dict[str, Any] | None:
+def _summary(path: Path | None) -> RunSummary | None:
     if path is None or not path.is_file():
         return None
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ReportError(f"{path} is not a readable alertdrill summary ({exc}); re-run the chaos suite") from exc
+        return RunSummary.read(path)
+    except ConfigError as exc:
+        raise ReportError(f"{exc}; re-run the chaos suite") from exc
 
 
-def _coverage(summary: dict[str, Any] | None, catalogue_path: Path | None, notes: list[str]) -> CoverageView | None:
+def _coverage(summary: RunSummary | None, catalogue_path: Path | None, notes: list[str]) -> CoverageView | None:
     from alertdrill.catalogue import load_catalogue
     from alertdrill.stack.layout import shipped_rule_files
 
@@ -177,7 +177,7 @@ def _coverage(summary: dict[str, Any] | None, catalogue_path: Path | None, notes
     except AlertdrillError as exc:
         notes.append(f"coverage not shown: {exc}")
         return None
-    return coverage_view(list((summary or {}).get("results") or []), catalogue, shipped_rule_files())
+    return coverage_view(summary.results if summary else [], catalogue, shipped_rule_files())
 
 
 def render_report(results_dir: Path, output_dir: Path, *, summary_path: Path | None = None,

@@ -11,10 +11,11 @@ import re
 from pathlib import Path
 
 from alertdrill.report.markup import esc, page
+from alertdrill.stack import layout
 
 __all__ = ["RUNBOOK", "markdown_html", "slug", "write_runbook"]
 
-RUNBOOK = Path(__file__).resolve().parents[2] / "docs" / "runbook.md"
+RUNBOOK = layout.RUNBOOK
 _INLINE = re.compile(r"`([^`]+)`|\*\*([^*]+)\*\*|\[([^\]]+)\]\(([^)\s]+)\)")
 
 

@@ -1,7 +1,8 @@
 """Redis access for one worker: a JSON cache with short timeouts and a floor of open connections.
 
 The client fails fast (1 s socket timeouts, one immediate retry that transparently replaces a socket
-killed by a Redis restart) so a Redis outage turns into a quick fallback to Postgres, not a hang.
+killed by a Redis restart) so a Redis outage turns into a quick fallback to Postgres, not a hang; and
+while Redis is down a breaker skips it altogether (:class:`~.breaker.Breaker`).
 """
 
 from __future__ import annotations
@@ -14,11 +15,15 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from .breaker import Breaker
 from .exceptions import DependencyUnavailable
 from .keeper import ConnectionKeeper
 from .settings import Settings
 
-__all__ = ["Cache"]
+__all__ = ["FAIL_FAST_S", "Cache"]
+
+#: After Redis failed, skip it for this long; then one request probes.
+FAIL_FAST_S = 1.0
 
 
 class Cache:
@@ -36,6 +41,7 @@ class Cache:
             max_connections=64,
         )
         self._client = redis.Redis(connection_pool=self._pool)
+        self._breaker = Breaker("redis", FAIL_FAST_S)
         self._keeper = ConnectionKeeper(
             self._pool, settings.redis_min_connections, settings.redis_keepalive_interval_s
         )
@@ -51,17 +57,19 @@ class Cache:
 
     def ping(self) -> None:
         """Raise DependencyUnavailable unless Redis answers PING."""
-        try:
-            self._client.ping()
-        except (redis.RedisError, OSError) as exc:
-            raise DependencyUnavailable("redis", f"{type(exc).__name__}: {exc}") from exc
+        with self._breaker.call():
+            try:
+                self._client.ping()
+            except (redis.RedisError, OSError) as exc:
+                raise DependencyUnavailable("redis", f"{type(exc).__name__}: {exc}") from exc
 
     def get_json(self, key: str) -> Any | None:
         """The cached value for ``key``, or None on a miss."""
-        try:
-            raw = self._client.get(key)
-        except (redis.RedisError, OSError) as exc:
-            raise DependencyUnavailable("redis", f"{type(exc).__name__}: {exc}") from exc
+        with self._breaker.call():
+            try:
+                raw = self._client.get(key)
+            except (redis.RedisError, OSError) as exc:
+                raise DependencyUnavailable("redis", f"{type(exc).__name__}: {exc}") from exc
         if raw is None:
             return None
         try:
@@ -71,7 +79,8 @@ class Cache:
 
     def set_json(self, key: str, value: Any, ttl_s: int) -> None:
         """Cache ``value`` under ``key`` for ``ttl_s`` seconds."""
-        try:
-            self._client.set(key, json.dumps(value, separators=(",", ":")), ex=ttl_s)
-        except (redis.RedisError, OSError) as exc:
-            raise DependencyUnavailable("redis", f"{type(exc).__name__}: {exc}") from exc
+        with self._breaker.call():
+            try:
+                self._client.set(key, json.dumps(value, separators=(",", ":")), ex=ttl_s)
+            except (redis.RedisError, OSError) as exc:
+                raise DependencyUnavailable("redis", f"{type(exc).__name__}: {exc}") from exc

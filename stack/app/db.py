@@ -14,18 +14,14 @@ Why the pool is configured the way it is:
   start-up when Postgres is up, or lazily on the first connection after it comes back.
 * autocommit, with explicit transactions for writes: reads cost one round trip, and every round trip
   happens inside the :class:`RoundTripWatchdog` guard, so a frozen server cannot hang a thread.
-* fail fast while Postgres is down: after a failure, requests answer 503 at once for
-  ``FAIL_FAST_S`` and then one request at a time probes again. Without it every request waits the
-  pool timeout, the worker threads fill up, and even ``/metrics`` and ``/status`` queue behind them:
-  the chaos drill saw the API's own scrape time out (monitor_service_down{job="app"}) while only
-  Postgres was down.
+* fail fast while Postgres is down (:class:`~.breaker.Breaker`): after a failure, requests answer 503
+  at once for ``FAIL_FAST_S`` and then one request at a time probes again.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -35,6 +31,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
+from .breaker import Breaker
 from .exceptions import DependencyUnavailable
 from .settings import Settings
 from .watchdog import RoundTripWatchdog
@@ -69,10 +66,7 @@ class Database:
         self._settings = settings
         self._schema_ready = False
         self._schema_lock = threading.Lock()
-        self._breaker = threading.Lock()
-        self._open_until = 0.0  # monotonic time until which requests fail fast; 0: Postgres is fine
-        self._probing = False
-        self._last_failure = ""
+        self._breaker = Breaker("postgres", FAIL_FAST_S)
         # Past the server-side statement_timeout plus a margin, the server is not answering at all.
         self._watchdog = RoundTripWatchdog(settings.statement_timeout_ms / 1000.0 + 1.0)
         self._pool: ConnectionPool[psycopg.Connection[dict[str, Any]]] = ConnectionPool(
@@ -128,35 +122,12 @@ class Database:
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection[dict[str, Any]]]:
         """Borrow a connection; turn 'Postgres is unavailable' failures into DependencyUnavailable."""
-        probe = self._admit()
-        try:
-            with self._pool.connection() as conn, self._watchdog.guard(conn):
-                yield conn
-        except _UNAVAILABLE as exc:
-            self._failed(_one_line(exc))
-            raise DependencyUnavailable("postgres", _one_line(exc)) from exc
-        else:
-            with self._breaker:
-                self._open_until = 0.0
-        finally:
-            if probe:
-                with self._breaker:
-                    self._probing = False
-
-    def _admit(self) -> bool:
-        """Let a request try Postgres, or fail it fast; True when it is the one probing after a failure."""
-        with self._breaker:
-            if self._open_until == 0.0:
-                return False
-            if time.monotonic() < self._open_until or self._probing:
-                raise DependencyUnavailable("postgres", f"failing fast after: {self._last_failure}")
-            self._probing = True
-            return True
-
-    def _failed(self, reason: str) -> None:
-        with self._breaker:
-            self._open_until = time.monotonic() + FAIL_FAST_S
-            self._last_failure = reason
+        with self._breaker.call():
+            try:
+                with self._pool.connection() as conn, self._watchdog.guard(conn):
+                    yield conn
+            except _UNAVAILABLE as exc:
+                raise DependencyUnavailable("postgres", _one_line(exc)) from exc
 
     def ping(self) -> None:
         """Raise DependencyUnavailable unless Postgres answers a trivial query."""

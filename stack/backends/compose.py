@@ -61,7 +61,7 @@ __all__ = ["COMPOSE_FILE", "CONTAINER_PORTS", "PROJECT_LABEL", "SERVICES", "SERV
            "ComposeStack",
            "ContainerProcess", "port_variable"]
 
-COMPOSE_FILE = layout.STACK_DIR.parent / "docker-compose.yml"
+COMPOSE_FILE = layout.COMPOSE_FILE
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
 #: Compose services: the native components plus Grafana (profile `grafana`: for users, not drilled).
@@ -176,8 +176,8 @@ class ComposeStack:
         """`docker compose up`, then wait for every healthcheck and a healthy monitoring pipeline."""
         began = time.monotonic()
         if not self.compose_file.is_file():
-            raise ConfigError(f"compose file {self.compose_file} not found; run from a clone of the alertdrill "
-                              "repository or pass compose_file")
+            raise ConfigError(f"compose file {self.compose_file} not found; pass compose_file or "
+                              f"reinstall alertdrill (it ships as {COMPOSE_FILE})")
         compose_command()  # a missing Compose fails before anything (the state file included) exists
         if self.engine is not None and not engine_answers(self.engine.host):
             raise StackStartError(f"the Docker engine at {self.engine.host} does not answer; start Docker or "

@@ -34,7 +34,7 @@ from alertdrill.stack.components import (
     specs,
 )
 from alertdrill.stack.pgdata import prepare_data_dir
-from alertdrill.stack.ports import free_ports
+from alertdrill.stack.ports import free_ports, ports_claimed
 from alertdrill.stack.process import RunningProcess, log_tail, spawn
 from alertdrill.stack.rendering import (
     StackTiming,
@@ -110,7 +110,8 @@ class NativeStack:
             resolve(key)  # a missing binary fails before anything starts
         self._claim_run_dir()
         try:
-            info = self._start_components()
+            with ports_claimed():  # until every component listens on the ports it was given
+                info = self._start_components()
             self._wait_monitoring_healthy(info, deadline=began + self.startup_timeout)
         except BaseException:
             self.stop()

@@ -143,27 +143,25 @@ class Live:
     prometheus: PrometheusClient
     alertmanager: AlertmanagerClient
     sink: SinkClient
-    switch: Gauge
+    switch: Gauge | None
     workdir: Path
     sink_port: int
 
 
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+@contextlib.contextmanager
+def observation_stack(workdir: Path, rules: str, registry: CollectorRegistry,
+                      prometheus_flags: tuple[str, ...] = ()) -> Iterator[Live]:
+    """Prometheus (scraping ``registry`` as job ``switch``, with ``rules``), Alertmanager and the sink."""
     for binary in (PROMETHEUS, ALERTMANAGER):
         if not shutil.which(binary):
             pytest.skip(f"{binary} not installed (Debian packages prometheus, prometheus-alertmanager)")
-    workdir = tmp_path_factory.mktemp("observation-stack")
     prom_port, am_port, sink_port = free_port(), free_port(), free_port()
-    registry = CollectorRegistry()
-    switch = Gauge("alertdrill_test_switch", "Set by the test to make TestSwitchOn fire.", registry=registry)
-    switch.set(0)
     server, thread = start_http_server(0, addr="127.0.0.1", registry=registry)
     switch_port = server.server_address[1]
     receivers = "\n".join(
         f"  - name: {name}\n    webhook_configs:\n      - url: http://127.0.0.1:{sink_port}/{name}\n"
         f"        send_resolved: true" for name in ("default", "warning", "critical"))
-    (workdir / "rules.yml").write_text(RULES)
+    (workdir / "rules.yml").write_text(rules)
     (workdir / "prometheus.yml").write_text(PROMETHEUS_YML.format(am=am_port, switch=switch_port, sink=sink_port))
     (workdir / "alertmanager.yml").write_text(ALERTMANAGER_YML.format(receivers=receivers))
     prom = PrometheusClient(f"http://127.0.0.1:{prom_port}", timeout=2)
@@ -179,16 +177,33 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
                 f"--web.listen-address=127.0.0.1:{am_port}", "--cluster.listen-address="], workdir, am.ready))
             stack.enter_context(process("prometheus", [
                 PROMETHEUS, f"--config.file={workdir / 'prometheus.yml'}", f"--storage.tsdb.path={workdir / 'tsdb'}",
-                f"--web.listen-address=127.0.0.1:{prom_port}", "--web.enable-lifecycle"], workdir, prom.ready))
+                f"--web.listen-address=127.0.0.1:{prom_port}", "--web.enable-lifecycle", *prometheus_flags],
+                workdir, prom.ready))
             wait_until("first scrape of the switch and first rule evaluation", lambda: _warm(prom), START_TIMEOUT,
                        workdir / "prometheus.log")
-            yield Live(prom, am, sink, switch, workdir, sink_port)
+            yield Live(prom, am, sink, None, workdir, sink_port)
     finally:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
         for client in (prom, am, sink):
             client.close()
+
+
+@pytest.fixture(scope="session")
+def start_stack() -> Callable[..., contextlib.AbstractContextManager[Live]]:
+    """:func:`observation_stack`, for a test module with its own rules and exporter."""
+    return observation_stack
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    registry = CollectorRegistry()
+    switch = Gauge("alertdrill_test_switch", "Set by the test to make TestSwitchOn fire.", registry=registry)
+    switch.set(0)
+    with observation_stack(tmp_path_factory.mktemp("observation-stack"), RULES, registry) as stack:
+        stack.switch = switch
+        yield stack
 
 
 def _warm(prom: PrometheusClient) -> bool:

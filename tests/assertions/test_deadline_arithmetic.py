@@ -128,3 +128,55 @@ def test_gather_falls_back_to_the_actual_route_when_the_receiver_is_not_routed()
 
     f = gather_timings(rule("x > 0"), StubPrometheus(set(), {}), RoutesElsewhere(), {}, "pager")
     assert f.group_wait.seconds == 2.0 and "-> chat, NOT pager" in f.group_wait.source
+
+
+# --- what the expression needs, the scrape timeout and the bounds of the ideal pipeline ----------------
+def test_fire_counts_the_window_only_where_the_expression_waits_for_it():
+    prom = StubPrometheus({"api"}, {"api": 5.0})
+    rate = gather_timings(rule("rate(errors_total[5m]) > 10"), prom, StubAlertmanager(), {})
+    moved = gather_timings(rule("increase(errors_total[5m]) > 0"), prom, StubAlertmanager(), {})
+    peak = gather_timings(rule("max_over_time(errors[5m]) > 3"), prom, StubAlertmanager(), {})
+    assert (rate.needs.seconds, moved.needs.seconds, peak.needs.seconds) == (300.0, 0.0, 0.0)
+    assert rate.needs.source == "rate(errors_total[5m]) > 10: new samples fill the window"
+    assert moved.needs.source == "increase(errors_total[5m]) > 0: one fault-time sample decides"
+    assert rate.fire(Slack(0, 0)).seconds - moved.fire(Slack(0, 0)).seconds == 300
+    # Resolving still waits for the fault-time samples to leave every window.
+    assert rate.range_window.seconds == moved.range_window.seconds == peak.range_window.seconds == 300
+
+
+def test_an_age_threshold_and_the_scrape_timeout_are_terms():
+    class WithTimeouts(StubPrometheus):
+        def config(self):
+            return PrometheusConfig(15.0, 30.0, self.intervals, {}, 10.0, {"db": 3.0})
+
+    f = gather_timings(rule('count by (instance) (pg_long_running_query_seconds{job="db"} > 120) >= 3'),
+                       WithTimeouts(set(), {"db": 5.0}), StubAlertmanager(), {})
+    assert (f.needs.seconds, f.scrape_duration.seconds) == (120.0, 3.0)
+    assert "an age reaches its threshold" in f.needs.source and f.scrape_duration.source.startswith("job 'db'")
+    terms = [t.name for t in f.fire(Slack()).terms]
+    assert terms == ["scrape interval", "scrape timeout", "evaluation interval", "expression needs",
+                     "lookback delta", "for", "one more evaluation"]
+    # The timeout never exceeds the interval (Prometheus refuses that), and the global one applies by default.
+    assert PrometheusConfig(1.0, 1.0, {"x": 1.0}, {}, 10.0, {}).scrape_timeout_for("x") == 1.0
+
+
+def test_bounds_of_the_ideal_pipeline():
+    f = TimingFacts(
+        scrape=Term("scrape interval", 15, "j"), evaluation=Term("evaluation interval", 30, "g"),
+        for_=Term("for", 300, "r"), keep_firing_for=Term("keep_firing_for", 0, "r"),
+        range_window=Term("range window", 300, "w"), group_wait=Term("group_wait", 30, "route"),
+        group_interval=Term("group_interval", 300, "route"), scrape_duration=Term("scrape timeout", 10, "j"),
+        needs=Term("expression needs", 300, "rate"))
+    b = f.bounds()
+    assert (b.best_fire, b.best_deliver) == (300, 330)
+    assert (b.worst_fire, b.worst_deliver) == (15 + 30 + 300 + 300 + 30, 15 + 30 + 300 + 300 + 30 + 30)
+    # The deadline is the worst case plus the scrape's own duration and slack.
+    assert f.deliver(Slack(0, 0)).seconds == b.worst_deliver + 10
+    # Pending: no `for`, no evaluation grid.
+    assert f.pending(Slack(0, 0)).seconds == 15 + 10 + 30 + 300
+
+
+def test_an_expression_the_tree_cannot_read_counts_its_longest_window():
+    f = gather_timings(rule("rate(x_total[2m]) > 1 unknown_syntax ("), StubPrometheus(set(), {}),
+                       StubAlertmanager(), {})
+    assert f.needs.seconds == 120 and "expression not analysed" in f.needs.source

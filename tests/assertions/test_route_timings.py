@@ -93,3 +93,38 @@ def test_bad_matcher_and_missing_route_raise_config_error():
         Route.from_config({"receivers": []})
     with pytest.raises(ConfigError, match="duration"):
         Route.from_config({"route": {"receiver": "x", "group_wait": "soon"}})
+
+
+LABEL_SETS = [
+    {"alertname": "A", "severity": "critical"},
+    {"alertname": "A", "severity": "critical", "team": "db"},
+    {"alertname": "A", "severity": "critical", "service": "redis"},
+    {"alertname": "A", "severity": "critical", "service": "cache-eu"},
+    {"alertname": "A", "severity": "critical", "service": "xredis"},
+    {"alertname": "A", "severity": "warning"},
+    {"alertname": "A", "severity": "warning", "env": "prod"},
+    {"alertname": "A", "severity": "warning", "team": "noise"},
+    {"alertname": "A", "severity": "warning", "team": "noise", "env": "prod"},
+    {"alertname": "A", "severity": "info"},
+    {"alertname": "A"},
+]
+
+
+@pytest.mark.parametrize("labels", LABEL_SETS, ids=lambda labels: ",".join(f"{k}={v}" for k, v in labels.items()))
+def test_the_resolver_agrees_with_amtool(root, labels, tmp_path):
+    """The one route resolver lands where Alertmanager's own amtool does (receivers, in order)."""
+    import shutil
+    import subprocess
+
+    amtool = shutil.which("amtool")
+    if amtool is None:
+        pytest.skip("amtool is not installed (Debian package prometheus-alertmanager)")
+    config = tmp_path / "alertmanager.yml"
+    receivers = {"default", "pager", "db-pager", "cache-pager", "chat", "warning-prod",
+                 "never-reached-without-continue"}
+    config.write_text(yaml.safe_dump({**CONFIG, "receivers": [{"name": n} for n in sorted(receivers)]}))
+    args = [f"{k}={v}" for k, v in labels.items()]
+    out = subprocess.run([amtool, "config", "routes", "test", f"--config.file={config}", *args],
+                         capture_output=True, text=True, timeout=30, check=True).stdout
+    from_amtool = [r.strip() for r in out.strip().split(",") if r.strip()]
+    assert [r.receiver for r in root.match(labels)] == from_amtool

@@ -24,7 +24,7 @@ def _healthy(url: str, *, slower_than_ms: float = 250.0) -> bool:
 
 
 def test_error_ratio_fails_requests_with_injected_500s(faults, stack_info):
-    with faults.app_errors(ratio=0.5) as fault:
+    with faults.build("app-errors", ratio=0.5) as fault:
         evidence = fault.prove()
         assert evidence.facts["injected_errors"] > 0 and 0.1 < evidence.facts["observed_ratio"] < 0.9
         assert json.loads(stack_info.fault_file.read_text()) == {"error_ratio": 0.5}
@@ -32,14 +32,14 @@ def test_error_ratio_fails_requests_with_injected_500s(faults, stack_info):
 
 
 def test_latency_delays_every_request(faults, stack_info):
-    with faults.app_latency(latency_ms=300) as fault:
+    with faults.build("app-latency", latency_ms=300) as fault:
         evidence = fault.prove()
         assert min(evidence.facts["measured_ms"]) >= 300
     assert poll_until(lambda: _healthy(stack_info.app_url), timeout=5)[0]
 
 
 def test_dropped_writes_are_acknowledged_but_lost(faults, stack_info):
-    with faults.app_drop_writes() as fault:
+    with faults.build("app-drop-writes") as fault:
         evidence = fault.prove()
         assert evidence.facts["post_status"] == 201 and evidence.facts["get_status"] == 404
     created = requests.post(stack_info.app_url + "/items", json={"name": "after-revert", "value": 1}, timeout=10)
@@ -49,8 +49,8 @@ def test_dropped_writes_are_acknowledged_but_lost(faults, stack_info):
 def test_overlapping_app_faults_restore_the_switch_in_any_order(faults, stack_info):
     stack_info.fault_file.write_text(json.dumps({"latency_ms": 0}))  # an operator's own setting
     try:
-        errors = faults.app_errors(ratio=1.0).inject()
-        latency = faults.app_latency(latency_ms=50).inject()
+        errors = faults.build("app-errors", ratio=1.0).inject()
+        latency = faults.build("app-latency", latency_ms=50).inject()
         assert json.loads(stack_info.fault_file.read_text()) == {"error_ratio": 1.0, "latency_ms": 50.0}
         errors.revert()  # not the last one injected
         assert json.loads(stack_info.fault_file.read_text()) == {"latency_ms": 50.0}

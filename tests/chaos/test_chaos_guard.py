@@ -7,18 +7,17 @@ import os
 import pytest
 from chaostest_support import FakeBackend, fake_info
 
-from alertdrill.chaos import (
-    AppErrors,
-    Faults,
-    PgConnectionHold,
-    PgExporterError,
-    PgLockContention,
-    RedisClientFlood,
-    RedisMemoryFill,
-    ServiceKill,
-)
+from alertdrill.chaos import fault_class
 from alertdrill.chaos.guard import StackGuard
 from alertdrill.errors import ConfigError, ForeignTargetError, StackNotRunningError
+
+AppErrors = fault_class("app-errors")
+PgConnectionHold = fault_class("pg-connections")
+PgExporterError = fault_class("pg-exporter-error")
+PgLockContention = fault_class("pg-lock-contention")
+RedisClientFlood = fault_class("redis-client-flood")
+RedisMemoryFill = fault_class("redis-memory-fill")
+ServiceKill = fault_class("service-kill")
 
 
 @pytest.fixture
@@ -83,8 +82,10 @@ def test_http_urls_must_be_the_components_own(tmp_path):
 
 
 def test_unknown_components_are_a_config_error(backend):
-    with pytest.raises(ConfigError, match=r"unknown component 'mysql'; stack 'unit' has redis"):
+    with pytest.raises(ConfigError, match=r"component must be one of postgres, redis, .*, got 'mysql'"):
         ServiceKill(backend=backend, component="mysql")
+    with pytest.raises(ConfigError, match=r"unknown component 'alertmanager'; stack 'unit' has redis"):
+        ServiceKill(backend=backend, component="alertmanager")  # a component this stack did not start
 
 
 @pytest.mark.parametrize(("build", "message"), [
@@ -98,7 +99,8 @@ def test_unknown_components_are_a_config_error(backend):
     (lambda b: PgLockContention(backend=b, table="items; DROP TABLE x"), "table must be 'name' or 'schema.name'"),
     (lambda b: PgExporterError(backend=b, role="x y"), "role must be a plain identifier"),
     (lambda b: PgConnectionHold(backend=b, max_duration=0), "max_duration must be a number in (0..3600], got 0"),
-    (lambda b: Faults(b, max_duration=-1), "max_duration must be a number"),
+    (lambda b: PgConnectionHold(backend=b, fractoin=0.5), "takes no parameter 'fractoin'; did you mean fraction?"),
+    (lambda b: ServiceKill(backend=b), "needs the parameter component: str"),
 ])
 def test_bad_arguments_are_refused_before_anything_runs(backend, build, message):
     with pytest.raises(ConfigError) as info:
@@ -150,7 +152,7 @@ class ContainerBackend(FakeBackend):
 
 
 def test_service_faults_use_the_backends_view_for_containers(tmp_path, monkeypatch):
-    from alertdrill.chaos import ServicePause
+    ServicePause = fault_class("service-pause")
     from alertdrill.chaos import service as service_module
 
     backend = ContainerBackend(fake_info(tmp_path))
@@ -159,11 +161,11 @@ def test_service_faults_use_the_backends_view_for_containers(tmp_path, monkeypat
         evidence = fault.prove()
         assert evidence.facts["process_states"] == {"4242": "T"}
     assert backend.containers["postgres"].status == "running"
-    assert "resumed postgres" in fault.records[-1].output
+    assert "resumed postgres" in fault.records[-1].detail["output"]
 
 
 def test_a_container_of_another_project_is_refused(tmp_path):
-    from alertdrill.chaos import ServiceStop
+    ServiceStop = fault_class("service-stop")
 
     fault = ServiceStop(backend=ContainerBackend(fake_info(tmp_path), ours=False), component="redis")
     with pytest.raises(ForeignTargetError, match="does not belong to stack 'unit'"):

@@ -13,12 +13,11 @@ from chaostest_support import FakeBackend, fake_info
 
 from alertdrill.chaos import Fault, TerminatedBySignal
 from alertdrill.chaos.journal import Journal
-from alertdrill.chaos.registry import fault_class, rebuild, register
+from alertdrill.chaos.registry import fault_class, kinds, rebuild
 from alertdrill.errors import ConfigError, FaultInjectError, FaultNotInEffectError, FaultRevertError
 from alertdrill.waiting import poll_until
 
 
-@register
 class FlagFault(Fault):
     """A harmless fault: a flag file in the run directory, and a 'setting' file it changes and restores."""
 
@@ -101,7 +100,7 @@ def test_journal_entry_is_written_before_inject_and_removed_by_revert(backend, t
     assert _journal(backend) == [] and fault.state == "reverted"
     assert (tmp_path / "setting").read_text() == "original value"
     assert [r.name for r in fault.records] == ["inject", "prove", "revert"]
-    assert all(r.status == "succeeded" and r.ended_at for r in fault.records)
+    assert all(r.status == "passed" and r.ended for r in fault.records)
     assert fault.revert() is None  # idempotent
 
 
@@ -121,7 +120,7 @@ def test_failed_inject_reverts_and_wraps_the_cause(backend, tmp_path):
         fault.inject()
     assert isinstance(info.value.__cause__, OSError)
     assert not (tmp_path / "setting").exists() and _journal(backend) == []
-    assert fault.state == "reverted" and fault.records[0].status == "failed"
+    assert fault.state == "reverted" and fault.records[0].status == "broken"
 
 
 def test_ctrl_c_during_inject_reverts_and_propagates(backend, tmp_path):
@@ -221,14 +220,22 @@ def test_rebuild_from_the_journal_reverts_what_another_process_left(backend, tmp
 
 
 def test_unknown_kinds_are_named_with_the_known_ones():
-    with pytest.raises(ConfigError, match=r"unknown fault kind 'nope'; known kinds: .*redis-memory-fill"):
+    with pytest.raises(ConfigError, match=r"unknown fault kind 'nope' \(known kinds: .*redis-memory-fill"):
         fault_class("nope")
+    with pytest.raises(ConfigError, match=r"unknown fault kind 'redis-memory-fil'; did you mean redis-memory-fill\?"):
+        fault_class("redis-memory-fil")
+
+
+def test_a_fault_class_is_registered_by_its_kind_alone():
+    assert "test-flag" in kinds() and fault_class("test-flag") is FlagFault
+    with pytest.raises(ConfigError, match="fault kind 'test-flag' is taken by FlagFault"):
+        type("OtherFlag", (FlagFault,), {"kind": "test-flag"})
 
 
 def test_inject_against_an_unreachable_service_fails_cleanly(tmp_path):
-    from alertdrill.chaos import PgConnectionHold
     from alertdrill.stack.ports import free_ports
 
+    PgConnectionHold = fault_class("pg-connections")
     info = fake_info(tmp_path)
     port = free_ports(1)[0]  # nothing listens there
     info.ports["postgres"] = port

@@ -18,7 +18,7 @@ def _jobs(stack_info) -> dict[str, str]:
 def test_dropped_job_disappears_and_is_scraped_again_after_revert(faults, stack_info):
     with open(f"{stack_info.run_dir}/prometheus/prometheus.yml") as handle:
         before = handle.read()
-    with faults.prometheus_drop_job("redis") as fault:
+    with faults.build("prometheus-drop-job", job="redis") as fault:
         evidence = fault.prove()
         assert evidence.facts == {"job": "redis", "targets": 0, "up_series": 0}
         assert "redis" not in _jobs(stack_info)
@@ -31,11 +31,11 @@ def test_unknown_and_self_jobs_are_refused(faults, stack_info):
     with open(f"{stack_info.run_dir}/prometheus/prometheus.yml") as handle:
         before = handle.read()
     with pytest.raises(ConfigError, match="Prometheus has no scrape job 'nope'; jobs: "):
-        faults.prometheus_drop_job("nope").inject()  # refused before anything changes
+        faults.build("prometheus-drop-job", job="nope").inject()  # refused before anything changes
     with open(f"{stack_info.run_dir}/prometheus/prometheus.yml") as handle:
         assert handle.read() == before
     with pytest.raises(ConfigError, match="dropping the prometheus job would hide nothing"):
-        faults.prometheus_drop_job("prometheus")
+        faults.build("prometheus-drop-job", job="prometheus")
 
 
 def test_a_dropped_job_is_reverted_from_its_journal_entry_by_another_process(faults, native_stack, stack_info):
@@ -43,7 +43,7 @@ def test_a_dropped_job_is_reverted_from_its_journal_entry_by_another_process(fau
     from alertdrill.chaos.journal import Journal
     from alertdrill.chaos.registry import rebuild
 
-    fault = faults.prometheus_drop_job("redis").inject()
+    fault = faults.build("prometheus-drop-job", job="redis").inject()
     try:
         (entry,) = [e for e in Journal(stack_info.journal_dir).scan()[0] if e.id == fault.id]
         assert "redis" not in _jobs(stack_info)

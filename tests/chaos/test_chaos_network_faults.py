@@ -26,7 +26,7 @@ def _app_redis_clients(stack_info) -> int:
 
 def test_cut_redis_link_drops_the_apis_connections_but_not_redis(faults, stack_info):
     assert _app_redis_clients(stack_info) >= 3
-    with faults.network_cut("redis") as fault:
+    with faults.build("network-cut", dependency="redis") as fault:
         evidence = fault.prove()
         assert evidence.facts["through_link_answers"] is False and evidence.facts["direct_answers"] is True
         assert poll_until(lambda: _app_redis_clients(stack_info), timeout=10, accept=lambda n: n == 0)[0]
@@ -38,7 +38,7 @@ def test_cut_redis_link_drops_the_apis_connections_but_not_redis(faults, stack_i
 
 def test_postgres_latency_slows_the_api_and_is_removed(faults, stack_info):
     port = stack_info.ports["postgres_link"]
-    with faults.network_latency("postgres", latency_ms=150) as fault:
+    with faults.build("network-latency", dependency="postgres", latency_ms=150) as fault:
         evidence = fault.prove()
         assert evidence.facts["through_link_seconds"] >= 0.15 and evidence.facts["direct_seconds"] < 0.15
         began = time.monotonic()
@@ -50,7 +50,7 @@ def test_postgres_latency_slows_the_api_and_is_removed(faults, stack_info):
 
 def test_only_linked_dependencies_are_accepted(faults):
     with pytest.raises(ConfigError, match="dependency 'kafka' has no link; choose one of postgres, redis"):
-        faults.network_cut("kafka")
+        faults.build("network-cut", dependency="kafka")
 
 
 def test_a_cut_left_by_a_killed_process_is_restored_by_recovery(faults, stack_info, tmp_path):
@@ -66,7 +66,8 @@ def test_a_cut_left_by_a_killed_process_is_restored_by_recovery(faults, stack_in
     script.write_text(
         "import sys, threading\nfrom pathlib import Path\nfrom alertdrill.chaos import Faults\n"
         "from alertdrill.chaos.backend import attach_backend\n"
-        "fault = Faults(attach_backend(Path(sys.argv[1])), max_duration=120).network_cut('postgres').inject()\n"
+        "faults = Faults(attach_backend(Path(sys.argv[1])), max_duration=120)\n"
+        "fault = faults.build('network-cut', dependency='postgres').inject()\n"
         "Path(sys.argv[2]).write_text(fault.id)\nthreading.Event().wait(90)\n")
     holder = subprocess.Popen([sys.executable, str(script), stack_info.run_dir, str(ready)])
     try:

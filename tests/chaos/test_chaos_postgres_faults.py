@@ -19,7 +19,7 @@ def _exporter_connection_percent(info) -> float:
 
 @pytest.mark.parametrize(("fraction", "low", "high"), [(0.8, 70, 90), (0.94, 90, 100)])
 def test_connection_hold_lands_the_alerts_ratio_in_the_asked_band(faults, stack_info, fraction, low, high):
-    with faults.pg_connections(fraction=fraction) as fault:
+    with faults.build("pg-connections", fraction=fraction) as fault:
         evidence = fault.prove()
         assert low < evidence.facts["percent_in_use"] <= high
         assert evidence.facts["held"] == evidence.facts["expected_held"] > 0
@@ -37,11 +37,11 @@ def test_connection_hold_lands_the_alerts_ratio_in_the_asked_band(faults, stack_
 
 def test_connection_hold_refuses_to_take_the_superuser_reserved_slots(faults):
     with pytest.raises(FaultInjectError, match=r"only 47 are not reserved for superusers; use a fraction <= 0\.94"):
-        faults.pg_connections(fraction=0.98).inject()
+        faults.build("pg-connections", fraction=0.98).inject()
 
 
 def test_slow_queries_age_past_the_threshold_and_the_exporter_lists_them(faults, stack_info):
-    with faults.pg_slow_queries(sessions=3, min_age_s=1.2) as fault:
+    with faults.build("pg-slow-queries", sessions=3, min_age_s=1.2) as fault:
         evidence = fault.wait_until_proven(timeout=10)
         assert evidence.facts["active_queries"] == 3 and min(evidence.facts["ages_s"]) > 1.2
         ages = [v for v in sample(stack_info, "postgres_exporter", "pg_long_running_query_seconds") if v > 1.0]
@@ -50,7 +50,7 @@ def test_slow_queries_age_past_the_threshold_and_the_exporter_lists_them(faults,
 
 @pytest.mark.parametrize("table", [None, "items"])
 def test_lock_contention_holds_access_exclusive_while_sessions_wait(faults, stack_info, table):
-    with faults.pg_lock_contention(waiters=3, table=table) as fault:
+    with faults.build("pg-lock-contention", waiters=3, table=table) as fault:
         evidence = fault.prove()
         assert evidence.facts["holder_pids"] and len(evidence.facts["waiting"]) >= 3
     with pg(stack_info) as conn:
@@ -58,7 +58,7 @@ def test_lock_contention_holds_access_exclusive_while_sessions_wait(faults, stac
 
 
 def test_cache_misses_drive_the_hit_ratio_well_below_98_percent(faults):
-    with faults.pg_cache_misses() as fault:
+    with faults.build("pg-cache-misses") as fault:
         evidence = fault.prove()
         facts = evidence.facts
         assert facts["table_bytes"] > 1.5 * facts["shared_buffers_bytes"] and facts["scans"] >= 2
@@ -67,7 +67,7 @@ def test_cache_misses_drive_the_hit_ratio_well_below_98_percent(faults):
 
 
 def test_transaction_flood_reports_the_achieved_rate(faults):
-    with faults.pg_transaction_flood(clients=4) as fault:
+    with faults.build("pg-transaction-flood", clients=4) as fault:
         evidence = fault.prove()
         assert evidence.facts["pgbench_running"] and evidence.facts["achieved_tps"] > 0
         assert evidence.facts["server_transactions_since_start"] > 0
@@ -75,7 +75,7 @@ def test_transaction_flood_reports_the_achieved_rate(faults):
 
 
 def test_dead_tuples_in_an_unvacuumed_table_of_its_own(faults, stack_info):
-    with faults.pg_dead_tuples(rows=2000) as fault:
+    with faults.build("pg-dead-tuples", rows=2000) as fault:
         evidence = fault.prove()
         table = evidence.facts["table"]
         assert evidence.facts["dead_tuples"] > evidence.facts["autovacuum_threshold"]
@@ -90,7 +90,7 @@ def test_dead_tuples_on_an_existing_table_restore_its_reloptions_exactly(faults,
         conn.execute("ALTER TABLE items SET (fillfactor = 90, autovacuum_enabled = true)")
         before = conn.execute("SELECT reloptions FROM pg_class WHERE oid = 'items'::regclass").fetchone()[0]
     try:
-        with faults.pg_dead_tuples(table="items") as fault:
+        with faults.build("pg-dead-tuples", table="items") as fault:
             evidence = fault.prove()
             assert "autovacuum_enabled=false" in evidence.facts["reloptions"]
             assert "fillfactor=90" in evidence.facts["reloptions"]
@@ -106,10 +106,10 @@ def test_dead_tuples_on_an_existing_table_restore_its_reloptions_exactly(faults,
 
 
 def test_deadlocks_and_rollbacks_move_their_counters(faults):
-    with faults.pg_deadlocks(count=2) as fault:
+    with faults.build("pg-deadlocks", count=2) as fault:
         evidence = fault.prove()
         assert evidence.facts["increase"] >= 2 == evidence.facts["caused"]
-    with faults.pg_rollbacks(count=300) as fault:
+    with faults.build("pg-rollbacks", count=300) as fault:
         evidence = fault.prove()
         assert evidence.facts["increase"] >= 300
 
@@ -120,7 +120,7 @@ def test_exporter_error_breaks_its_queries_but_not_its_connection(faults, stack_
             return conn.execute("SELECT nspacl::text[] FROM pg_namespace WHERE nspname = 'monitoring'").fetchone()[0]
 
     before = acl()
-    with faults.pg_exporter_error() as fault:
+    with faults.build("pg-exporter-error") as fault:
         evidence = fault.prove()
         assert evidence.facts["usage"] is False and "permission denied" in evidence.facts["query_error"]
         # The alert's own inputs, from a scrape of ours: queries fail, the connection does not.

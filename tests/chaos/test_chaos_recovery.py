@@ -33,8 +33,8 @@ run_dir, ready, plan, mode = Path(sys.argv[1]), Path(sys.argv[2]), json.loads(sy
 faults = Faults(attach_backend(run_dir), max_duration=120)
 with ExitStack() as stack:
     ids = []
-    for method, kwargs in plan:
-        fault = getattr(faults, method)(**kwargs)
+    for kind, kwargs in plan:
+        fault = faults.build(kind, **kwargs)
         if mode == "with":
             stack.enter_context(fault)  # reverted on the way out, e.g. by SIGTERM
         else:
@@ -79,9 +79,9 @@ def _journal(info) -> list[str]:
 
 
 def test_sigkilled_holder_is_reverted_by_the_recover_command(faults, stack_info, tmp_path):
-    plan = [("redis_memory_fill", {"fraction": 0.3, "policy": "allkeys-lru"}),
-            ("pg_slow_queries", {"sessions": 2}),
-            ("pg_exporter_error", {})]
+    plan = [("redis-memory-fill", {"fraction": 0.3, "policy": "allkeys-lru"}),
+            ("pg-slow-queries", {"sessions": 2}),
+            ("pg-exporter-error", {})]
     holder, ids = _start_holder(tmp_path, stack_info, plan, "bare")
     holder.send_signal(signal.SIGKILL)
     holder.communicate(timeout=10)
@@ -104,11 +104,11 @@ def test_sigkilled_holder_is_reverted_by_the_recover_command(faults, stack_info,
 
 
 def test_sigkilled_holder_is_reverted_by_recover_run_dir(faults, native_stack, stack_info, tmp_path):
-    plan = [("pg_connections", {"fraction": 0.5}),
-            ("pg_lock_contention", {"waiters": 2}),
-            ("redis_maxclients", {"attempts": 2}),
-            ("pause", {"component": "redis_exporter"}),
-            ("stop", {"component": "postgres_exporter"})]
+    plan = [("pg-connections", {"fraction": 0.5}),
+            ("pg-lock-contention", {"waiters": 2}),
+            ("redis-maxclients", {"attempts": 2}),
+            ("service-pause", {"component": "redis_exporter"}),
+            ("service-stop", {"component": "postgres_exporter"})]
     with rds(stack_info) as client:
         maxclients = client.config_get("maxclients")["maxclients"]
     holder, ids = _start_holder(tmp_path, stack_info, plan, "bare")
@@ -136,7 +136,7 @@ def test_sigkilled_holder_is_reverted_by_recover_run_dir(faults, native_stack, s
 
 
 def test_sigterm_makes_the_holder_revert_its_own_faults(faults, stack_info, tmp_path):
-    plan = [("redis_memory_fill", {"fraction": 0.3, "policy": "volatile-lru"}), ("pg_connections", {"fraction": 0.5})]
+    plan = [("redis-memory-fill", {"fraction": 0.3, "policy": "volatile-lru"}), ("pg-connections", {"fraction": 0.5})]
     holder, _ = _start_holder(tmp_path, stack_info, plan, "with")
     assert _policy(stack_info) == "volatile-lru"
     holder.send_signal(signal.SIGTERM)

@@ -25,7 +25,7 @@ def original_settings(stack_info):
 
 
 def test_memory_fill_to_95_percent_of_maxmemory(faults, stack_info, original_settings):
-    with faults.redis_memory_fill(fraction=0.95) as fault:
+    with faults.build("redis-memory-fill", fraction=0.95) as fault:
         evidence = fault.prove()
         assert evidence.facts["used_memory"] >= 0.95 * evidence.facts["maxmemory"]
         assert evidence.facts["policy"] == "noeviction"
@@ -35,7 +35,7 @@ def test_memory_fill_to_95_percent_of_maxmemory(faults, stack_info, original_set
 
 
 def test_memory_full_under_noeviction_refuses_writes(faults, stack_info, original_settings):
-    with faults.redis_memory_fill(fraction=1.0) as fault:
+    with faults.build("redis-memory-fill", fraction=1.0) as fault:
         evidence = fault.prove()
         assert "maxmemory" in evidence.facts["write_refused"]
         with rds(stack_info) as client, pytest.raises(redis.ResponseError, match="maxmemory"):
@@ -43,7 +43,7 @@ def test_memory_full_under_noeviction_refuses_writes(faults, stack_info, origina
 
 
 def test_memory_fill_with_an_eviction_policy_evicts_and_restores_the_policy(faults, stack_info, original_settings):
-    with faults.redis_memory_fill(fraction=1.0, policy="allkeys-lru") as fault:
+    with faults.build("redis-memory-fill", fraction=1.0, policy="allkeys-lru") as fault:
         evidence = fault.prove()
         assert evidence.facts["policy"] == "allkeys-lru" and evidence.facts["evicted_keys_since_start"] > 0
         assert _settings(stack_info)["maxmemory-policy"] == "allkeys-lru"
@@ -51,14 +51,14 @@ def test_memory_fill_with_an_eviction_policy_evicts_and_restores_the_policy(faul
 
 
 def test_client_flood_passes_100_connected_clients(faults, stack_info):
-    with faults.redis_client_flood(clients=120) as fault:
+    with faults.build("redis-client-flood", clients=120) as fault:
         evidence = fault.prove()
         assert evidence.facts["held"] == 120
         assert sample(stack_info, "redis_exporter", "redis_connected_clients")[0] > 100
 
 
 def test_client_drain_stops_the_app_and_leaves_fewer_than_5_clients(faults, native_stack, stack_info):
-    with faults.redis_client_drain(below=5) as fault:
+    with faults.build("redis-client-drain", below=5) as fault:
         evidence = fault.prove()
         assert evidence.facts["clients"] < 5 and evidence.facts["app_running"] is False
         assert sample(stack_info, "redis_exporter", "redis_connected_clients")[0] < 5
@@ -70,7 +70,7 @@ def test_client_drain_stops_the_app_and_leaves_fewer_than_5_clients(faults, nati
 
 def test_maxclients_reached_rejects_connections_and_is_restored_at_once(faults, stack_info, original_settings):
     rejected_before = sample(stack_info, "redis_exporter", "redis_rejected_connections_total")[0]
-    with faults.redis_maxclients(attempts=5) as fault:
+    with faults.build("redis-maxclients", attempts=5) as fault:
         assert _settings(stack_info)["maxclients"] == original_settings["maxclients"]  # restored inside inject
         evidence = fault.prove()
         assert evidence.facts["refused"] == 5
@@ -80,7 +80,7 @@ def test_maxclients_reached_rejects_connections_and_is_restored_at_once(faults, 
 
 
 def test_blocked_clients_wait_in_blpop(faults, stack_info):
-    with faults.redis_blocked_clients(clients=3) as fault:
+    with faults.build("redis-blocked-clients", clients=3) as fault:
         evidence = fault.prove()
         assert evidence.facts["blocked_by_fault"] == 3
         assert sample(stack_info, "redis_exporter", "redis_blocked_clients")[0] >= 3
@@ -89,7 +89,7 @@ def test_blocked_clients_wait_in_blpop(faults, stack_info):
 
 
 def test_slow_commands_show_in_the_slowlog(faults):
-    with faults.redis_slow_commands(count=3, duration_ms=150) as fault:
+    with faults.build("redis-slow-commands", count=3, duration_ms=150) as fault:
         evidence = fault.prove()
         assert evidence.facts["slow_commands"] >= 3 and min(evidence.facts["durations_ms"]) >= 135
 
@@ -97,7 +97,7 @@ def test_slow_commands_show_in_the_slowlog(faults):
 def test_watchdog_reverts_a_real_fault_after_its_max_duration(faults, stack_info, original_settings):
     from alertdrill.waiting import poll_until
 
-    fault = faults.redis_memory_fill(fraction=0.3, policy="allkeys-lru", max_duration=1.0).inject()
+    fault = faults.build("redis-memory-fill", fraction=0.3, policy="allkeys-lru", max_duration=1.0).inject()
     try:
         assert _settings(stack_info)["maxmemory-policy"] == "allkeys-lru"
         ok, _ = poll_until(lambda: fault.state == "reverted", timeout=10, interval=0.05)

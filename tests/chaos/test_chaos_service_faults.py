@@ -28,7 +28,7 @@ def _serves(info, component: str) -> str | None:
 def test_service_fault_is_proven_and_reverted(faults, native_stack, action, component):
     info = native_stack.info
     old_pid = native_stack.process(component).pid
-    fault = getattr(faults, action)(component)
+    fault = faults.build(f"service-{action}", component=component)
     with fault:
         evidence = fault.prove()
         facts = evidence.facts
@@ -48,8 +48,9 @@ def test_service_fault_is_proven_and_reverted(faults, native_stack, action, comp
 
 
 def test_a_component_that_is_not_running_cannot_be_stopped_again(faults):
-    with faults.stop("redis_exporter"), pytest.raises(FaultInjectError, match="cannot kill redis_exporter"):
-        faults.kill("redis_exporter").inject()
+    with faults.build("service-stop", component="redis_exporter"), \
+            pytest.raises(FaultInjectError, match="cannot kill redis_exporter"):
+        faults.build("service-kill", component="redis_exporter").inject()
 
 
 def test_monitoring_sees_every_target_up_after_the_service_faults(native_stack):

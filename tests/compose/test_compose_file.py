@@ -20,6 +20,8 @@ from alertdrill.stack.engine.images import image_variable
 from alertdrill.stack.linkproxy import parse_args as linkproxy_args
 
 REPO = layout.STACK_DIR.parent
+#: Relative paths in the compose file start here (it ships inside the package, next to the configs).
+COMPOSE_DIR = COMPOSE_FILE.parent
 PROMETHEUS_COMPOSE = layout.STACK_DIR / "prometheus" / "prometheus.compose.yml"
 ALERTMANAGER_COMPOSE = layout.STACK_DIR / "alertmanager" / "alertmanager.compose.yml"
 DOCKERFILE = layout.STACK_DIR / "app" / "Dockerfile"
@@ -97,7 +99,7 @@ def test_images_are_pinned_and_each_service_has_its_override_variable(services):
     assert re.fullmatch(r"grafana/grafana:\d+\.\d+\.\d+", _default(services["grafana"]["image"]))
     for name in ("app", "sink", *LINKS):
         assert services[name]["build"]["dockerfile"] == "stack/app/Dockerfile"
-        assert services[name]["build"]["context"] == "."
+        assert (COMPOSE_DIR / services[name]["build"]["context"]).resolve() == REPO
 
 
 #: The Debian package the native stack runs for each pinned upstream image.
@@ -154,14 +156,15 @@ def test_every_mounted_file_exists_read_only_and_named_volumes_are_declared(comp
     for name, service in services.items():
         for source, _target, mode in _binds(service):
             if source.startswith(("./", "/")):
-                assert (REPO / source).exists(), f"{name}: {source} does not exist in the repository"
+                assert (COMPOSE_DIR / source).exists(), f"{name}: {source} does not exist next to the compose file"
                 assert mode == "ro", f"{name}: mount {source} read-only"
             else:
                 assert source in compose.get("volumes", {}), f"{name}: named volume {source} is not declared"
 
 
 def test_native_config_files_are_the_ones_mounted(services):
-    mounted = {(REPO / s).resolve() for svc in services.values() for s, _, _ in _binds(svc) if s.startswith("./")}
+    mounted = {(COMPOSE_DIR / s).resolve()
+               for svc in services.values() for s, _, _ in _binds(svc) if s.startswith("./")}
     for path in (layout.STACK_DIR / "postgres" / "postgresql.conf", layout.POSTGRES_BOOTSTRAP_SQL,
                  layout.STACK_DIR / "redis" / "redis.conf", layout.POSTGRES_EXPORTER_QUERIES, layout.RULES_DIR,
                  PROMETHEUS_COMPOSE, ALERTMANAGER_COMPOSE):
@@ -178,7 +181,7 @@ def _command_paths_are_mounted(service: dict) -> None:
             mount = value if value in targets else next((p for p in value.parents if p in targets), None)
             assert mount is not None, f"{value} is used but not mounted"
             if mount != value and sources[mount].startswith("./"):  # a file inside a mounted directory
-                assert (REPO / sources[mount] / value.relative_to(mount)).is_file(), f"{value} does not exist"
+                assert (COMPOSE_DIR / sources[mount] / value.relative_to(mount)).is_file(), f"{value} does not exist"
 
 
 def test_config_paths_in_commands_are_mounted(services):
@@ -363,10 +366,10 @@ def test_dockerfile_default_command_is_the_compose_app_command(services):
 
 def test_grafana_mounts_the_provisioning_and_dashboards(services):
     binds = {target: Path(source) for source, target, _ in _binds(services["grafana"])}
-    assert binds["/etc/grafana/provisioning"] == Path("./stack/grafana/provisioning")
+    assert binds["/etc/grafana/provisioning"] == Path("./grafana/provisioning")
     dashboards_dir = binds["/var/lib/grafana/dashboards"]
     home = services["grafana"]["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
-    assert (REPO / dashboards_dir / Path(home).name).is_file()
+    assert (COMPOSE_DIR / dashboards_dir / Path(home).name).is_file()
     providers = yaml.safe_load((layout.STACK_DIR / "grafana" / "provisioning" / "dashboards" /
                                 "alertdrill.yml").read_text())
     assert {p["options"]["path"] for p in providers["providers"]} == {"/var/lib/grafana/dashboards"}

@@ -23,8 +23,8 @@ import pytest
 import redis
 import requests
 
+from alertdrill.chaos import build_fault
 from alertdrill.chaos.journal import Journal
-from alertdrill.chaos.network import NetworkLatency
 from alertdrill.stack import layout
 from alertdrill.stack.backends.compose import PROJECT_LABEL, STARTED_SERVICES, ComposeStack
 from alertdrill.stack.backends.native import _monitoring_problem
@@ -120,12 +120,12 @@ def test_three_drills_fire_deliver_and_resolve_on_compose(engine, images, tmp_pa
 _INJECTOR = textwrap.dedent("""
     import sys, time
     from pathlib import Path
-    from alertdrill.chaos import NetworkCut, PgExporterError, PrometheusDropJob, ServicePause
+    from alertdrill.chaos import Faults
     from alertdrill.chaos.backend import attach_backend
 
-    backend = attach_backend(Path(sys.argv[1]))
-    for fault in (ServicePause(backend=backend, component="redis_exporter"), PgExporterError(backend=backend),
-                  NetworkCut(backend=backend, dependency="redis"), PrometheusDropJob(backend=backend, job="postgres")):
+    faults = Faults(attach_backend(Path(sys.argv[1])), max_duration=600)
+    for fault in (faults.build("service-pause", component="redis_exporter"), faults.build("pg-exporter-error"),
+                  faults.build("network-cut", dependency="redis"), faults.build("prometheus-drop-job", job="postgres")):
         fault.inject()
         fault.prove()
     print("injected", flush=True)
@@ -173,7 +173,7 @@ def _service_control_acts_on_the_real_containers(stack: ComposeStack) -> None:
     assert stack.process("redis_exporter").is_stopped() and stack.process("redis_exporter").is_alive()
     unpaused = stack.start_component("redis_exporter", timeout=60)
     assert unpaused.is_alive() and not unpaused.is_stopped()
-    with NetworkLatency(backend=stack, dependency="redis", latency_ms=250) as slow:
+    with build_fault("network-latency", stack, max_duration=60, dependency="redis", latency_ms=250) as slow:
         assert slow.wait_until_proven(timeout=20).facts["through_link_seconds"] >= 0.25
 
 

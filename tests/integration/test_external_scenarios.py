@@ -8,14 +8,12 @@ config file): no error, no failure. Its time scale is the one the stack it is po
 import os
 import subprocess
 import sys
-import typing
 import xml.etree.ElementTree as ET
 
 import pytest
 import yaml
 
 from alertdrill.catalogue import DEFAULT_CATALOGUE, load_catalogue
-from alertdrill.chaos import Faults
 
 pytestmark = pytest.mark.integration
 
@@ -56,8 +54,7 @@ def test_external_backend_passes_what_it_can_and_skips_the_rest_with_the_reason(
     bad = {sid: outcome for sid, outcome in outcomes.items() if outcome[0] in ("failed", "error")}
     assert bad == {}, output[-4000:]
     assert result.returncode == 0, output[-4000:]
-    needs = {s.id: typing.get_type_hints(getattr(Faults, s.fault))["return"].needs_local_stack
-             for s in load_catalogue(DEFAULT_CATALOGUE).scenarios}
+    needs = {s.id: s.fault.needs_local_stack for s in load_catalogue(DEFAULT_CATALOGUE).scenarios}
     skipped = {sid: message for sid, (status, message) in outcomes.items() if status == "skipped"}
     assert set(skipped) == {sid for sid, why in needs.items() if why}
     for sid, message in skipped.items():

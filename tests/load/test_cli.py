@@ -2,34 +2,26 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import pytest
 
-from alertdrill.cli.load import register
+from alertdrill.cli import parse_args
 from alertdrill.errors import LoadError
-
-
-def parser() -> argparse.ArgumentParser:
-    """The shape of alertdrill's parser: global --name/--home, then sub-commands."""
-    root = argparse.ArgumentParser(prog="alertdrill")
-    root.add_argument("--name", default="default")
-    root.add_argument("--home", default=None)
-    register(root.add_subparsers(dest="command", required=True))
-    return root
+from alertdrill.settings import resolve_setting
 
 
 def run(argv: list[str]) -> int:
-    args = parser().parse_args(argv)
+    args = parse_args(argv)
     return args.func(args)
 
 
 def test_defaults_are_sane(monkeypatch):
     monkeypatch.delenv("ALERTDRILL_LOAD_WORKERS", raising=False)
-    args = parser().parse_args(["load"])
-    assert (args.profile, args.users, args.spawn_rate, args.run_time, args.workers) == ("steady", 10, None, 60.0, 0)
-    assert parser().parse_args(["load", "spike", "--load-workers", "3"]).workers == 3
+    args = parse_args(["load"])
+    assert (args.profile, args.users, args.spawn_rate, args.run_time) == ("steady", 10, None, 60.0)
+    assert args.workers is None and resolve_setting("load_workers", option=args.workers) == 0
+    assert parse_args(["load", "spike", "--load-workers", "3"]).workers == 3
 
 
 def test_list_prints_every_profile(capsys):

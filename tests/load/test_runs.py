@@ -41,11 +41,11 @@ def test_steady_runs_for_its_run_time_and_returns_the_client_view(load_run):
     assert set(result.status_counts) <= {200, 201}
     hello = result.endpoint("/helloworld")
     assert hello.p50 is not None and hello.p50 <= hello.p95 <= hello.p99
-    # Locust's CSV (read after its final write) and the timeline count the same requests
-    assert result.timeline.requests == result.requests
+    # Locust's CSV (read after its final write) and the buckets count the same requests
+    assert result.buckets.requests == result.requests
     assert sum(result.status_counts.values()) == result.requests
     files = {p.name for p in result.artifacts.existing()}
-    assert {"locust_stats.csv", "locust_stats_history.csv", "locust_failures.csv", "report.html", "timeline.jsonl",
+    assert {"locust_stats.csv", "locust_stats_history.csv", "locust_failures.csv", "report.html", "buckets.jsonl",
             "result.json", "locust-master.log"} <= files
     assert "<html" in result.artifacts.html.read_text()[:2000].lower()
     assert json.loads(result.artifacts.result.read_text())["total"]["requests"] == result.requests
@@ -131,7 +131,7 @@ def test_distributed_with_two_workers(load_run, stack_info):
     result = load.result
     assert result.workers == 2
     assert result.window("start", "checked").requests == live.requests  # worker cells reached the master
-    assert result.timeline.requests == result.requests > 0
+    assert result.buckets.requests == result.requests > 0
     assert result.ledger is not None and result.ledger.ok and result.ledger.acknowledged > 0
     for index in (1, 2):
         assert result.artifacts.worker_log(index).exists()

@@ -1,4 +1,4 @@
-"""Stats parsing: Locust's CSV, the timeline's windows and status codes, the ledger report (no stack)."""
+"""Stats parsing: Locust's CSV, the request buckets' windows and status codes, the ledger report (no stack)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import json
 import pytest
 
 from alertdrill.errors import ExpectationError, LoadError
-from alertdrill.locustfiles import Ack, LedgerReport, LostWritesError, Timeline, read_ledger
+from alertdrill.locustfiles import Ack, LedgerReport, LostWritesError, RequestBuckets, read_ledger
+from alertdrill.locustfiles.buckets import BucketRecorder, buckets_line
 from alertdrill.locustfiles.csvstats import parse_stats_csv
 from alertdrill.locustfiles.results import percentile, round_response_time
-from alertdrill.locustfiles.timeline import TimelineRecorder, timeline_line
 
 HEADER = ("Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time,"
           "Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,"
@@ -54,15 +54,15 @@ def test_response_times_round_and_percentiles_follow_locust():
 
 
 def _timeline(tmp_path, cells_by_line):
-    path = tmp_path / "timeline.jsonl"
+    path = tmp_path / "buckets.jsonl"
     with path.open("w") as out:
         for at, cells in cells_by_line:
-            out.write(timeline_line(at=at, covered_to=at, resolution=0.25, cells=cells))
+            out.write(buckets_line(at=at, covered_to=at, resolution=0.25, cells=cells))
     return path
 
 
 def test_windows_count_requests_status_codes_and_percentiles(tmp_path):
-    recorder = TimelineRecorder(resolution=0.25)
+    recorder = BucketRecorder(resolution=0.25)
     for i in range(40):  # 100.00 .. 109.75: /helloworld 200 fast, then 503 during [105, 107)
         at = 100 + i * 0.25
         status = 503 if 105 <= at < 107 else 200
@@ -71,18 +71,18 @@ def test_windows_count_requests_status_codes_and_percentiles(tmp_path):
         recorder.record(at=at, method="POST", name="/items", status=201, response_ms=12, failed=False)
     first = recorder.drain()
     assert len(recorder) == 0
-    worker = TimelineRecorder()
+    worker = BucketRecorder()
     worker.record(at=106.1, method="GET", name="/helloworld", status=0, response_ms=5000, failed=True)
     recorder.merge(worker.drain())  # a worker's cells merged by the master
     path = _timeline(tmp_path, [(110.0, first), (110.5, recorder.drain())])
     with path.open("a") as out:
         out.write('{"at": 111, "covered_to": 111, "cel')  # a line still being written is ignored
 
-    timeline = Timeline.read(path)
-    assert timeline.covered_to == 110.5
-    assert timeline.requests == 81
-    assert timeline.first_request_at() == 100.0
-    fault = timeline.window(105, 107)
+    buckets = RequestBuckets.read(path)
+    assert buckets.covered_to == 110.5
+    assert buckets.requests == 81
+    assert buckets.first_request_at() == 100.0
+    fault = buckets.window(105, 107)
     hello = fault.endpoint("/helloworld")
     assert hello.status_counts == {0: 1, 503: 8}
     assert hello.failures == 9 and hello.failure_ratio == 1.0
@@ -90,7 +90,7 @@ def test_windows_count_requests_status_codes_and_percentiles(tmp_path):
     assert fault.endpoint("POST /items").status_counts == {201: 8}
     assert fault.requests == 17 and fault.rps == pytest.approx(8.5)
     assert hello.p50 == 40 and hello.p99 == 5000
-    before = timeline.window(100, 105)
+    before = buckets.window(100, 105)
     assert before.status_counts == {200: 20, 201: 20} and before.failures == 0
     assert before.endpoint("/never-called").requests == 0
     with pytest.raises(LoadError, match="ambiguous"):
@@ -98,12 +98,12 @@ def test_windows_count_requests_status_codes_and_percentiles(tmp_path):
 
 
 def _ambiguous():
-    recorder = TimelineRecorder()
+    recorder = BucketRecorder()
     recorder.record(at=1, method="GET", name="/items", status=200, response_ms=1, failed=False)
     recorder.record(at=1, method="POST", name="/items", status=201, response_ms=1, failed=False)
-    timeline = Timeline()
-    timeline.add_line({"covered_to": 2, "resolution": 0.25, "cells": recorder.drain()})
-    timeline.window(0, 2).endpoint("/items")
+    buckets = RequestBuckets()
+    buckets.add_line({"covered_to": 2, "resolution": 0.25, "cells": recorder.drain()})
+    buckets.window(0, 2).endpoint("/items")
 
 
 def test_ledger_report_names_lost_ids_and_is_an_assertion(tmp_path):

@@ -1,6 +1,6 @@
 """A real drill recorded and replayed: RedisDown on the native stack, then promtool without a stack.
 
-The drill stops Redis (its own stop/start fault, like tests/report/tiny_drills.py), the recorder
+The drill stops Redis (the catalogue's redis-down scenario), the recorder
 reads the tested rule, ``redis_up`` and ``ALERTS`` back from the live Prometheus, and the resulting
 promtool test must pass as recorded, pass against today's shipped rule, and fail against a rule
 broken on purpose. ``alertdrill record capture`` rebuilds the same file from summary.json.
@@ -17,29 +17,11 @@ from alertdrill.assertions.alertmanager import AlertmanagerClient
 from alertdrill.assertions.notifications import SinkClient
 from alertdrill.assertions.prometheus import PrometheusClient
 from alertdrill.cli import main
-from alertdrill.drill import DrillResult, Observers, run_drill
+from alertdrill.drill import Observers, quiet_timeout, run_drill
 from alertdrill.replay import record_drill, replay, retarget
-from alertdrill.summary import write_summary
+from alertdrill.results import DrillResult, RunSummary
 
 pytestmark = pytest.mark.integration
-
-
-class StopComponent:
-    """Stop a component of the session's stack; start it again on exit."""
-
-    def __init__(self, stack, component: str) -> None:
-        self.stack, self.component = stack, component
-
-    def __enter__(self) -> StopComponent:
-        self.stack.stop_component(self.component)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stack.start_component(self.component)
-
-    def prove(self) -> dict:
-        assert not self.stack.process(self.component).is_alive(), f"{self.component} still runs"
-        return {"component": self.component, "stopped": True}
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +35,8 @@ def recorded(native_stack, stack_info, catalogue, observers, tmp_path_factory) -
     """The passed redis-down drill and its recording's test file."""
     if getattr(native_stack, "backend", "native") != "native":
         pytest.skip(f"stopping Redis needs the native stack, not {native_stack.backend}")
-    result = run_drill(catalogue.scenario("redis-down"), make_fault=lambda s: StopComponent(native_stack, "redis"),
-                       observers=observers)
+    result = run_drill(catalogue.scenario("redis-down"), backend=native_stack, observers=observers,
+                       quiet_timeout=quiet_timeout(observers))
     assert result.status == "passed", result.diagnosis
     out = tmp_path_factory.mktemp("recordings")
     return result, record_drill(result, prometheus=observers.prometheus, sink=observers.sink, out_dir=out,
@@ -135,7 +117,7 @@ def test_the_replay_fails_when_the_rule_is_broken(recorded, tmp_path: Path, brok
 
 def test_capture_from_summary_rebuilds_the_same_replay(recorded, stack_info, tmp_path: Path, capsys) -> None:
     result, test_file = recorded
-    summary = write_summary(tmp_path / "summary.json", [result.to_dict()])
+    summary = RunSummary([result]).write(tmp_path / "summary.json")
     argv = ["record", "capture", "--from-summary", str(summary), "--prometheus", stack_info.prometheus_url,
             "--sink", stack_info.sink_url, "--out", str(tmp_path / "out"), "--time-scale", f"{stack_info.time_scale:g}"]
     assert main(argv) == 0, capsys.readouterr().out

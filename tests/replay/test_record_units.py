@@ -6,7 +6,6 @@ margins are proven against promtool's own evaluation, not against our idea of it
 
 from __future__ import annotations
 
-import json
 import math
 import shutil
 from pathlib import Path
@@ -16,9 +15,8 @@ import yaml
 
 from alertdrill.assertions.prometheus import AlertingRule
 from alertdrill.cli import main
-from alertdrill.drill import AlertResult, DrillResult
 from alertdrill.errors import ConfigError
-from alertdrill.replay import as_drill_result, find_test_files, load_summary, replay, retarget
+from alertdrill.replay import find_test_files, replay, retarget
 from alertdrill.replay.calibrate import annotations_for, parse_go_labels, parse_got_alerts
 from alertdrill.replay.promtest import Firing, choose_checks, dump_yaml, label_key, promtool_test_doc, rule_file_doc
 from alertdrill.replay.record import _calibrated, lookback
@@ -168,26 +166,6 @@ def test_promtool_reports_are_parsed_with_go_escapes() -> None:
 
 
 # --- inputs and errors ----------------------------------------------------------------------------
-def test_a_summary_entry_becomes_a_drill_result(tmp_path: Path) -> None:
-    result = DrillResult("s", "redis", "stop", [AlertResult("A", {"x": "1"}, "critical", fired_after=2.0)], 1.0,
-                         injected_at=3.0, reverted_at=4.0, status="passed")
-    again = as_drill_result(json.loads(json.dumps(result.to_dict())))
-    assert again.alerts[0] == result.alerts[0] and again.injected_at == 3.0
-    with pytest.raises(ConfigError, match="needs 'scenario' and 'alerts'"):
-        as_drill_result({"status": "passed"})
-
-
-@pytest.mark.parametrize(("text", "message"), [(None, "does not exist"), ("{", "is not JSON"),
-                                               ('{"results": []}', "holds no drill results")])
-def test_a_bad_summary_is_a_one_line_config_error(tmp_path: Path, text: str | None, message: str) -> None:
-    path = tmp_path / "summary.json"
-    if text is not None:
-        path.write_text(text)
-    with pytest.raises(ConfigError, match=message) as info:
-        load_summary(path)
-    assert "\n" not in str(info.value)
-
-
 def test_a_directory_without_test_files_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"no \.test\.yml files in"):
         find_test_files([tmp_path])

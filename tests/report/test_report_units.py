@@ -11,10 +11,11 @@ import yaml
 
 from alertdrill.assertions.notifications import Notification, NotifiedAlert
 from alertdrill.assertions.prometheus import AlertingRule, Series
-from alertdrill.catalogue import AlertContract, Scenario, load_catalogue
+from alertdrill.catalogue import AlertContract, FaultSpec, Scenario, load_catalogue
 from alertdrill.cli import main
-from alertdrill.drill import AlertResult, DrillResult, Observers
+from alertdrill.drill import Observers
 from alertdrill.errors import ObservationError, ReportError
+from alertdrill.matrix import Bounds, format_text, matrix_rows
 from alertdrill.report.attach import attach_drill, build_report
 from alertdrill.report.labels import allure_severity, runbook_link
 from alertdrill.report.matrix import coverage_view, summary_page
@@ -33,6 +34,7 @@ from alertdrill.report.renderers import Renderer, find_renderer
 from alertdrill.report.rules import rule_comparison_html, shipped_rule
 from alertdrill.report.runbook import RUNBOOK, markdown_html, slug
 from alertdrill.report.tables import contract_html, deadline_cell, timeline_csv, timeline_html
+from alertdrill.results import AlertResult, DrillResult, RunSummary, TimelineRow
 from alertdrill.stack.layout import shipped_rule_files
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -76,26 +78,24 @@ class FakeSink:
 
 
 def _scenario(**kw) -> Scenario:
-    base = dict(id="redis-down", component="redis", description="Redis is stopped.", fault="stop",
-                params={"component": "redis"},
+    base = dict(id="redis-down", component="redis", description="Redis is stopped.",
+                fault=FaultSpec("service-stop", {"component": "redis"}),
                 alerts=(AlertContract("RedisDown", {"severity": "critical", "service": "redis"}, "critical"),))
     return Scenario(**{**base, **kw})
 
 
 def _result(status: str = "passed") -> DrillResult:
-    alert = AlertResult("RedisDown", {"severity": "critical", "service": "redis"}, "critical", theoretical_min=4.0,
+    alert = AlertResult("RedisDown", {"severity": "critical", "service": "redis"}, "critical", best_case=2.0,
+                        worst_case=5.0,
                         fired_after=2.9, fire_deadline=5.4, delivered_after=3.8, deliver_deadline=6.5,
                         resolved_after=2.8, resolve_deadline=4.3, status=status)
-    rows = [{"t": 0.0, "source": "fault", "kind": "injected", "alert": "", "labels": "", "detail": "stop"},
-            {"t": 1.8, "source": "prometheus", "kind": "pending", "alert": "RedisDown",
-             "labels": '{service="redis", severity="critical"}', "detail": "value=0"},
-            {"t": 2.9, "source": "prometheus", "kind": "firing", "alert": "RedisDown",
-             "labels": '{service="redis", severity="critical"}', "detail": ""},
-            {"t": 3.8, "source": "sink", "kind": "notified", "alert": "RedisDown",
-             "labels": '{service="redis", severity="critical"}', "detail": "receiver=critical"},
-            {"t": 4.0, "source": "fault", "kind": "reverted", "alert": "", "labels": "", "detail": "stop"},
-            {"t": 6.8, "source": "prometheus", "kind": "resolved", "alert": "RedisDown",
-             "labels": '{service="redis", severity="critical"}', "detail": "was firing"}]
+    labels = '{service="redis", severity="critical"}'
+    rows = [TimelineRow(0.0, "fault", "injected", "", "", "stop"),
+            TimelineRow(1.8, "prometheus", "pending", "RedisDown", labels, "value=0"),
+            TimelineRow(2.9, "prometheus", "firing", "RedisDown", labels, ""),
+            TimelineRow(3.8, "sink", "notified", "RedisDown", labels, "receiver=critical"),
+            TimelineRow(4.0, "fault", "reverted", "", "", "stop"),
+            TimelineRow(6.8, "prometheus", "resolved", "RedisDown", labels, "was firing")]
     return DrillResult(scenario="redis-down", component="redis", fault="stop", alerts=[alert], started=T0 - 1,
                        ended=T0 + 8, evidence={"stopped": "redis"}, injected_at=T0, reverted_at=T0 + 4,
                        status=status, timeline=rows)
@@ -142,17 +142,37 @@ def test_timeline_table_and_csv_are_relative_to_the_fault() -> None:
     csv_text = timeline_csv(rows)
     assert csv_text.splitlines()[0] == "t_seconds,source,kind,alert,labels,detail"
     assert "2.9,prometheus,firing,RedisDown" in csv_text
-    html = timeline_html([*rows, {"t": -0.5, "source": "check", "kind": "x", "alert": "A", "labels": '{a="<b>"}'}])
+    html = timeline_html([*rows, TimelineRow(-0.5, "check", "x", "A", '{a="<b>"}')])
     assert "+2.900 s" in html and "-0.500 s" in html and "&lt;b&gt;" in html and "<b>\"" not in html
     assert "no events" in timeline_html([])
 
 
 def test_deadline_cells_say_ok_or_late() -> None:
-    assert "ok" in deadline_cell(2.0, 5.0, 1.0) and "LATE" not in deadline_cell(2.0, 5.0)
+    assert "ok" in deadline_cell(2.0, 5.0, Bounds(1.0, 4.0)) and "LATE" not in deadline_cell(2.0, 5.0)
     assert "LATE" in deadline_cell(6.0, 5.0)
     assert deadline_cell(None, 5.0) == '<td class="na">-</td>'
-    html = contract_html(_result().to_dict())
-    assert "RedisDown" in html and "2.9 s / 5.4 s" in html and "4.0 s" in html
+    html = contract_html(_result())
+    assert "RedisDown" in html and "2.9 s / 5.4 s" in html
+
+
+def test_bounds_show_best_and_worst_case_with_the_measured_time_between_them() -> None:
+    # The shaded band on the bar runs from best (2.0 s) to worst (5.0 s) as shares of the 6.5 s deadline.
+    cell = deadline_cell(3.8, 6.5, Bounds(2.0, 5.0))
+    assert 'style="left:31%;width:46%"' in cell and "best case 2.000 s, worst case 5.000 s (within)" in cell
+    html = contract_html(_result())
+    assert "best..worst case" in html and "2.0..5.0 s" in html and "measured within" in html
+    assert "theoretical" not in html
+    early = AlertResult("A", {}, "c", best_case=2.0, worst_case=5.0, delivered_after=1.5, deliver_deadline=6.5)
+    late = AlertResult("A", {}, "c", best_case=2.0, worst_case=5.0, delivered_after=5.5, deliver_deadline=6.5)
+    places = [row.bounds.place(row.bounded.measured) for row in matrix_rows(
+        [DrillResult("s", "c", "f", [early, late], 0.0)])]
+    assert places == ["below best", "above worst"]
+    # Not delivered by design: the bounds are about firing.
+    inhibited = AlertResult("A", {}, None, inhibited=True, best_case=1.0, worst_case=4.0, fired_after=2.0,
+                            fire_deadline=5.0)
+    [row] = matrix_rows([DrillResult("s", "c", "f", [inhibited], 0.0)])
+    assert row.bounded == row.fired and row.bounds.place(row.bounded.measured) == "within"
+    assert "1.0..4.0s" in format_text([row])
 
 
 # --- plot -----------------------------------------------------------------------------------------
@@ -243,9 +263,9 @@ def test_the_fault_window_of_the_session_load_is_shown() -> None:
     result = _result()
     endpoint = {"method": "GET", "name": "/helloworld", "requests": 90, "failures": 9, "failure_ratio": 0.1,
                 "rps": 30.0, "p50": 4, "p95": 12, "p99": 30, "max_ms": 41, "status_counts": {"200": 81, "503": 9}}
-    result.extra["load_during_fault"] = {"start": T0, "end": T0 + 3, "total": endpoint,
-                                         "endpoints": {"GET /helloworld": endpoint}}
-    result.extra["ledger"] = {"acknowledged": 812, "lost_ids": [], "missing": [], "mismatched": []}
+    result.load_during_fault = {"start": T0, "end": T0 + 3, "total": endpoint,
+                                "endpoints": {"GET /helloworld": endpoint}}
+    result.ledger = {"acknowledged": 812, "lost_ids": [], "missing": [], "mismatched": []}
     report = build_report(result, scenario=_scenario(), observers=_observers(), stack_info=_Info())
     html = next(a.body for a in report.attachments if a.name == "Locust stats during the fault")
     assert "3.0 s" in html and "/helloworld" in html and "10.0 %" in html and "503: 9" in html
@@ -266,10 +286,10 @@ def test_attach_drill_never_raises_and_records_rule_names() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         report = attach_drill(result, scenario=_scenario(), observers=_observers(), stack_info=_Info())
-    assert report is not None and result.extra["rule_alerts"] == ["RedisDown"]
+    assert report is not None and result.rule_alerts == ["RedisDown"]
 
     class Exploding(DrillResult):
-        def to_dict(self):
+        def to_json(self):
             raise RuntimeError("boom")
 
     broken = Exploding(scenario="x", component="redis", fault="stop", alerts=[], started=T0)
@@ -279,14 +299,15 @@ def test_attach_drill_never_raises_and_records_rule_names() -> None:
 
 # --- summary page ---------------------------------------------------------------------------------
 def test_summary_page_shows_matrix_coverage_and_links() -> None:
-    late = _result("failed").to_dict()
-    late["scenario"] = "redis-late"
-    late["alerts"][0].update(fired_after=7.0, status="failed", diagnosis="RedisDown fired late\nmore detail")
-    results = [_result().to_dict(), late]
+    late = _result("failed")
+    late.scenario = "redis-late"
+    late.alerts[0].fired_after, late.alerts[0].status = 7.0, "failed"
+    late.alerts[0].diagnosis = "RedisDown fired late\nmore detail"
+    results = [_result(), late]
     catalogue = load_catalogue()
     coverage = coverage_view(results, catalogue, shipped_rule_files())
     assert "redis-down" not in coverage.not_run and "postgres-down" in coverage.not_run
-    html = summary_page({"results": results, "wall_seconds": 12.0, "time_scale": 60.0}, coverage=coverage,
+    html = summary_page(RunSummary(results, wall_seconds=12.0, time_scale=60.0), coverage=coverage,
                         links={"JUnit XML": "junit.xml"}, scenario_links={"redis-down": "allure/index.html#abc"},
                         plots={"redis-down": [("plot: RedisDown", PNG_MAGIC + b"x")]})
     assert "1/2" in html and "LATE" in html and "RedisDown fired late" in html and "more detail" in html
@@ -296,7 +317,9 @@ def test_summary_page_shows_matrix_coverage_and_links() -> None:
 
 
 def test_coverage_names_alerts_without_a_scenario() -> None:
-    results = [{**_result().to_dict(), "extra": {"rule_alerts": ["RedisDown", "BrandNewAlert"]}}]
+    result = _result()
+    result.rule_alerts = ["RedisDown", "BrandNewAlert"]
+    results = [result]
     coverage = coverage_view(results, load_catalogue(), [])
     assert coverage.uncovered == ["BrandNewAlert"] and coverage.source.startswith("the rules the run")
     assert any(sid for sid in coverage.missing_from_rules)  # catalogue alerts these two rules lack

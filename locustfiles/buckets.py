@@ -3,7 +3,7 @@
 Locust's own CSV history has cumulative rows once a second, no status codes, and percentiles over a
 sliding 10 s window, which cannot be cut to "while Redis was down". So the Locust process also counts
 every completed request into ``(bucket, method, name, status)`` cells holding a count, a failure
-count and a histogram of rounded response times, and appends the cells to ``timeline.jsonl``: the
+count and a histogram of rounded response times, and appends the cells to ``buckets.jsonl``: the
 local runner does so itself, a master merges what its workers report with their regular stats.
 
 Each line is ``{"at": flush time, "covered_to": t, "resolution": s, "cells": [[bucket, method, name,
@@ -22,7 +22,7 @@ from typing import Any
 
 from alertdrill.locustfiles.results import AGGREGATED, EndpointStats, WindowStats, round_response_time
 
-__all__ = ["RESOLUTION", "Timeline", "TimelineRecorder", "timeline_line"]
+__all__ = ["RESOLUTION", "BucketRecorder", "RequestBuckets", "buckets_line"]
 
 #: Bucket width in seconds: fine enough for fault windows of a few seconds, cheap enough to merge.
 RESOLUTION = 0.25
@@ -45,7 +45,7 @@ class _Cell:
             self.histogram[ms] = self.histogram.get(ms, 0) + count
 
 
-class TimelineRecorder:
+class BucketRecorder:
     """Counts requests into cells (Locust side); ``drain`` hands over and forgets what it counted."""
 
     def __init__(self, *, resolution: float = RESOLUTION) -> None:
@@ -84,8 +84,8 @@ class TimelineRecorder:
         return len(self._cells)
 
 
-class Timeline:
-    """A run's timeline read from ``timeline.jsonl`` (controller side): windows of stats on demand."""
+class RequestBuckets:
+    """A run's request buckets read from ``buckets.jsonl`` (controller side): windows of stats on demand."""
 
     def __init__(self, *, resolution: float = RESOLUTION) -> None:
         self.resolution = resolution
@@ -93,17 +93,17 @@ class Timeline:
         self._cells: dict[CellKey, _Cell] = {}
 
     @classmethod
-    def read(cls, path: Path) -> Timeline:
-        """Parse every complete line of ``path`` (a missing file is an empty timeline)."""
+    def read(cls, path: Path) -> RequestBuckets:
+        """Parse every complete line of ``path`` (a missing file is empty)."""
         try:
             text = Path(path).read_text(encoding="utf-8")
         except FileNotFoundError:
             return cls()
-        timeline = cls()
+        buckets = cls()
         for line in text.splitlines(keepends=True):
             if line.endswith("\n") and line.strip():  # a line still being written is left for next time
-                timeline.add_line(json.loads(line))
-        return timeline
+                buckets.add_line(json.loads(line))
+        return buckets
 
     def add_line(self, record: dict[str, Any]) -> None:
         self.resolution = float(record.get("resolution", self.resolution))
@@ -162,7 +162,7 @@ class Timeline:
         return WindowStats(start=start, end=end, endpoints=endpoints, total=aggregated)
 
 
-def timeline_line(*, at: float, covered_to: float, resolution: float, cells: list[list[Any]]) -> str:
+def buckets_line(*, at: float, covered_to: float, resolution: float, cells: list[list[Any]]) -> str:
     """One JSONL line as the Locust side writes it."""
     return json.dumps({"at": at, "covered_to": covered_to, "resolution": resolution, "cells": cells},
                       separators=(",", ":")) + "\n"

@@ -1,0 +1,113 @@
+"""The catalogue as tests: one test per scenario (the ``scenario`` fixture, parametrised from the
+catalogue; a module's ``COMPONENT = "redis"`` narrows it to that component), the observers of the
+stack, and coverage of the rules under test. Tests marked ``baseline`` run first, on the freshly
+started stack, before any fault."""
+
+from __future__ import annotations
+
+import pytest
+
+from alertdrill.catalogue import DEFAULT_CATALOGUE, Catalogue, load_catalogue
+from alertdrill.drill import Observers
+from alertdrill.errors import AlertdrillError
+from alertdrill.settings import RunSettings
+
+from .options import SETTINGS_KEY
+
+__all__ = ["catalogue", "coverage", "observers", "rule_alerts", "session_catalogue"]
+
+CATALOGUE_KEY = pytest.StashKey[Catalogue]()
+
+
+def session_catalogue(config: pytest.Config) -> Catalogue:
+    """The session's catalogue, loaded once (at configure time when one was chosen, else on first use)."""
+    if CATALOGUE_KEY not in config.stash:
+        chosen = config.stash[SETTINGS_KEY].catalogue
+        config.stash[CATALOGUE_KEY] = load_catalogue(chosen if chosen is not None else DEFAULT_CATALOGUE)
+    return config.stash[CATALOGUE_KEY]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """A chosen catalogue that is broken is a usage error: one line, before anything is collected or
+    started. The shipped one loads on first use, so sessions without drills never read it."""
+    if SETTINGS_KEY in config.stash and config.stash[SETTINGS_KEY].catalogue is not None:
+        try:
+            session_catalogue(config)
+        except AlertdrillError as exc:
+            raise pytest.UsageError(f"alertdrill: {exc}") from None
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """When scenarios were collected: every name in the catalogue is one the rule files define, and
+    (strict coverage, the default) every alert has a scenario; one line before the stack starts."""
+    if not any("scenario" in getattr(item, "fixturenames", ()) for item in session.items):
+        return
+    settings = session.config.stash[SETTINGS_KEY]
+    if settings.backend == "external":
+        return  # its rules are known only from its Prometheus: the coverage fixture checks them
+    from alertdrill.catalogue import rule_file_alerts
+    from alertdrill.stack.layout import shipped_rule_files
+
+    try:
+        catalogue = session_catalogue(session.config)
+        files = list(settings.rule_files) or shipped_rule_files()
+        catalogue.check_names(rule_file_alerts(files), strict=settings.strict_coverage)
+    except AlertdrillError as exc:
+        raise pytest.UsageError(f"alertdrill: {exc}") from None
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "scenario" not in metafunc.fixturenames:
+        return
+    component = getattr(metafunc.module, "COMPONENT", None)
+    catalogue = session_catalogue(metafunc.config)
+    scenarios = catalogue.for_component(component) if component else list(catalogue.scenarios)
+    metafunc.parametrize("scenario", scenarios, ids=[s.id for s in scenarios])
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Baseline tests first (a stable sort keeps everything else in collection order)."""
+    items.sort(key=lambda item: 0 if item.get_closest_marker("baseline") else 1)
+
+
+@pytest.fixture(scope="session")
+def catalogue(pytestconfig: pytest.Config) -> Catalogue:
+    """The scenario catalogue (alert -> fault), validated."""
+    from .stack import one_line_errors
+
+    with one_line_errors():
+        return session_catalogue(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def observers(stack_info) -> Observers:
+    """Clients of the stack's Prometheus, Alertmanager and notification sink."""
+    from alertdrill.assertions.alertmanager import AlertmanagerClient
+    from alertdrill.assertions.notifications import SinkClient
+    from alertdrill.assertions.prometheus import PrometheusClient
+
+    return Observers(prometheus=PrometheusClient(stack_info.prometheus_url),
+                     alertmanager=AlertmanagerClient(stack_info.alertmanager_url),
+                     sink=SinkClient(stack_info.sink_url))
+
+
+@pytest.fixture(scope="session")
+def rule_alerts(observers: Observers) -> set[str]:
+    """Alert names in the rules under test (the live Prometheus)."""
+    return {rule.name for rule in observers.prometheus.rules()}
+
+
+@pytest.fixture(scope="session")
+def coverage(catalogue: Catalogue, rule_alerts: set[str], alertdrill_settings: RunSettings):
+    """Coverage of the rules the stack loaded: gaps fail the run in strict mode (the default), and are
+    listed otherwise."""
+    cov = catalogue.coverage(rule_alerts)
+    for line in cov.lines():
+        print(f"alertdrill coverage: {line}")
+    if alertdrill_settings.strict_coverage:
+        from .stack import one_line_errors
+
+        with one_line_errors():
+            catalogue.check_names(rule_alerts, strict=True)
+    return cov
