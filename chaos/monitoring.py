@@ -40,12 +40,8 @@ class PrometheusDropJob(Fault):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        job = self.job
         self.path = Path(self.info.run_dir) / "prometheus" / "prometheus.yml"
         self.url = self.guard.http_url(self.info.prometheus_url, "prometheus")
-        if job == "prometheus":
-            raise ConfigError("dropping the prometheus job would hide nothing: choose a job Prometheus scrapes "
-                              "elsewhere (e.g. postgres, redis, app)")
 
     def _check_targets(self) -> None:
         # Here, not in __init__: a later process rebuilding this fault for its revert (chaos/recovery.py)
