@@ -41,7 +41,15 @@ from alertdrill.errors import (
 )
 from alertdrill.stack import layout
 from alertdrill.stack.backends.native import _monitoring_problem
-from alertdrill.stack.components import APP_DATABASE, COMPONENTS, LINKS, SCRAPE_JOBS, link_control
+from alertdrill.stack.components import (
+    APP_DATABASE,
+    COMPONENTS,
+    LINKS,
+    SCRAPE_JOBS,
+    Addresses,
+    link_control,
+    readiness_check,
+)
 from alertdrill.stack.engine.compose_cli import compose_command
 from alertdrill.stack.engine.daemon import Engine, engine_answers
 from alertdrill.stack.engine.images import ImageSet
@@ -270,14 +278,14 @@ class ComposeStack:
             self._api(container.unpause, f"unpause {component}")
         elif container.status != "running":
             self._api(container.start, f"start {component}")
-        self._wait_healthy([self._service_of(container)], deadline=time.monotonic() + timeout)
+        self._wait_serving(self._service_of(container), deadline=time.monotonic() + timeout)
         return self.process(component)
 
     def restart_component(self, component: str, *, timeout: float = 60.0) -> ContainerProcess:
         """Restart the container (stop, then start) and wait for its healthcheck."""
         container = self.container(component)
         self._api(lambda: container.restart(timeout=STOP_TIMEOUT), f"restart {component}")
-        self._wait_healthy([self._service_of(container)], deadline=time.monotonic() + timeout)
+        self._wait_serving(self._service_of(container), deadline=time.monotonic() + timeout)
         return self.process(component)
 
     # -- internals -------------------------------------------------------------------------------
@@ -474,6 +482,32 @@ class ComposeStack:
             f"compose services {', '.join(p for p in pending if p)} not healthy in time ({last.get(service)}); "
             f"last healthcheck of {service}: {self._health_output(service)}; its log:\n{self._log_tail(service)}"
         )
+
+    def _wait_serving(self, service: str, *, deadline: float) -> None:
+        """A (re)started service serves: the native backend's readiness probe on its published port, polled
+        as often as natively, so a fault's revert ends when the service is back, not at the next
+        healthcheck (seconds later); services without such a probe wait for their healthcheck."""
+        if self.info is None or service not in COMPONENTS or service not in self.info.ports:
+            self._wait_healthy([service], deadline=deadline)
+            return
+        check = readiness_check(service, Addresses(dict(self.info.ports)))
+        last: list[str | None] = [None]
+
+        def probe() -> str:
+            container = self._find(service)
+            state = (container.attrs.get("State", {}) if container is not None else {}).get("Status", "gone")
+            if state in ("exited", "dead", "gone"):
+                return f"failed:{state}"
+            last[0] = check.probe()
+            return "ready" if last[0] is None else "waiting"
+
+        ok, state = poll_until(probe, timeout=max(0.0, deadline - time.monotonic()), interval=0.05,
+                               accept=lambda s: s == "ready" or s.startswith("failed:"))
+        if ok and state == "ready":
+            return
+        what = f"its container is {state.split(':', 1)[1]}" if state and state.startswith("failed:") else \
+            f"not ready in time ({check.description}; last error: {last[0]})"
+        raise StackStartError(f"compose service {service}: {what}; its log:\n{self._log_tail(service)}")
 
     def _wait_monitoring(self, info: StackInfo, *, deadline: float) -> None:
         last = ["nothing checked yet"]
