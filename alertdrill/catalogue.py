@@ -20,7 +20,7 @@ from alertdrill.stack.rendering import load_yaml
 from alertdrill.stack.timescale import RuleTiming
 
 __all__ = ["COMPONENTS", "DEFAULT_CATALOGUE", "AlertContract", "Catalogue", "Coverage", "FaultSpec", "Scenario",
-           "load_catalogue", "rule_file_alerts"]
+           "load_catalogue"]
 
 #: The shipped alerts' catalogue, package data next to this module (what ``--catalogue`` replaces).
 DEFAULT_CATALOGUE = Path(__file__).resolve().parent / "catalogue.yml"
@@ -136,11 +136,12 @@ class Catalogue:
     def proven_alerts(self) -> set[str]:
         return {a.name for s in self.scenarios for a in s.alerts}
 
-    def check_names(self, rule_alerts: Iterable[str], *, strict: bool) -> None:
+    def check_names(self, rule_alerts: Iterable[str], *, strict: bool, proven: Iterable[str] = ()) -> None:
         """Every alert and must-stay-silent name is one the rules define: a typo is one ConfigError line
         naming the scenario, the name and the closest names. ``strict`` also refuses alerts of the
         rules with no scenario and scenarios whose alert the rules lack; lenient, an alert name with no
-        close match is a coverage gap (skipped and listed), not a typo."""
+        close match is a coverage gap (skipped and listed), not a typo. ``proven``: alerts `alertdrill prove`
+        showed fireable by synthesis, which strict mode accepts without a scenario."""
         known = set(rule_alerts)
         problems = []
         for scenario in self.scenarios:
@@ -155,7 +156,7 @@ class Catalogue:
                 problems.append(f"scenario {scenario.id!r} names {role} {name!r}, which no rule under test defines"
                                 f"{hint}")
         if strict:
-            uncovered = sorted(known - self.proven_alerts() - set(self.not_provable))
+            uncovered = sorted(known - self.proven_alerts() - set(self.not_provable) - set(proven))
             if uncovered:
                 problems.append(f"alerts without a scenario: {', '.join(uncovered)}")
         if problems:
@@ -226,21 +227,6 @@ def _scenario(raw: Any, index: int, path: Path) -> Scenario:
         silent=tuple(raw.get("silent") or ()),
         instance=raw.get("instance"),
     )
-
-
-def rule_file_alerts(paths: Iterable[Path]) -> set[str]:
-    """The alert names defined in rule files (unreadable files are left to the stack's own check)."""
-    names: set[str] = set()
-    for path in paths:
-        try:
-            doc = load_yaml(Path(path), what="rule file") or {}
-        except ConfigError:
-            continue
-        for group in doc.get("groups") or [] if isinstance(doc, Mapping) else []:
-            for rule in (group or {}).get("rules") or []:
-                if isinstance(rule, Mapping) and "alert" in rule:
-                    names.add(str(rule["alert"]))
-    return names
 
 
 def load_catalogue(path: Path | None = None) -> Catalogue:

@@ -25,6 +25,7 @@ from alertdrill.assertions.thresholds import thresholds
 from alertdrill.assertions.timeline import Timeline, format_labels
 from alertdrill.catalogue import AlertContract, Scenario
 from alertdrill.chaos import MAX_MAX_DURATION, fault_class
+from alertdrill.diagnosis.failure import diagnose_failure
 from alertdrill.errors import ConfigError, ExpectationError
 from alertdrill.results import AlertResult, DrillResult, FaultHold, TimelineRow
 from alertdrill.steps import StepRecorder
@@ -91,8 +92,9 @@ class _Drill:
     # -- the phases, in the order they run ---------------------------------------------------------
 
     def baseline(self, quiet_timeout: float) -> None:
-        with self.phase("baseline", "baseline: stack quiet, alert silent, every selector returns series"):
+        with self.phase("baseline", "quiet: no alert pending or firing (the previous drill's have resolved)"):
             wait_quiet(self.observers.prometheus, timeout=quiet_timeout)
+        with self.phase("baseline", "baseline: stack quiet, alert silent, every selector returns series"):
             self.observers.sink.clear()
             for contract in self.scenario.alerts:
                 with self.phase("baseline", f"baseline: {contract.title}", contract):
@@ -319,10 +321,22 @@ class _Drill:
         notes = getattr(exc, "__notes__", None)
         if notes:
             result.diagnosis += "\n" + "\n".join(notes)
+        cause = None
+        # --- issue 14: the failed rule's root cause at the top of the failure (kind, evidence, fix) ---
+        if isinstance(exc, ExpectationError):
+            alert = (contract or self.scenario.alerts[0]).name
+            found = diagnose_failure(self.scenario, phase or "", alert, self.observers.prometheus, str(exc))
+            if found.causes:  # the cause first; a rule without one keeps today's first line
+                cause = found.one_line()
+                result.diagnosis = f"{found.text()}\n{result.diagnosis}"
+                exc.args = (f"{found.text()}\n{exc}",)
+            else:
+                result.diagnosis += f"\n  {found.text()}"
+        # --- end issue 14 ---
         for res in result.alerts:
             broken = contract is None or (res.alert == contract.name and res.labels == contract.labels)
             if res.status == "not run" and broken:
-                res.status, res.diagnosis = result.status, result.diagnosis
+                res.status, res.diagnosis, res.cause = result.status, result.diagnosis, cause
 
     def finish(self) -> None:
         self.timeline.stop()

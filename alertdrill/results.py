@@ -93,6 +93,9 @@ class DrillResult:
     ledger: dict[str, Any] | None = None
     #: Alert names in the rules the run's Prometheus loaded (the report's coverage section).
     rule_alerts: list[str] = field(default_factory=list)
+    #: The stack the drill ran on, and how long that stack took to start (for the suite's breakdown).
+    stack: str = ""
+    stack_startup_seconds: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -28,13 +28,20 @@ HTTP_TIMEOUT = 10.0
 TARGETS_TIMEOUT = 20.0
 
 
+def _not_prometheus(what: str, job: str) -> None:
+    if job == "prometheus":
+        others = ", ".join(sorted(j for j in SCRAPE_JOBS if j != "prometheus"))
+        raise ConfigError(f"{what}: dropping the prometheus job would hide nothing (nothing would evaluate its "
+                          f"absence); choose a job Prometheus scrapes elsewhere ({others})")
+
+
 class PrometheusDropJob(Fault):
     """Prometheus stops scraping ``job``: the job is removed from its configuration and reloaded."""
 
     kind = "prometheus-drop-job"
     needs_local_stack = "it rewrites the stack's Prometheus config file, which lives in the stack's run directory"
 
-    parameters = {"job": Param(str, choices=tuple(j for j in SCRAPE_JOBS if j != "prometheus"),
+    parameters = {"job": Param(str, choices=tuple(SCRAPE_JOBS), check=_not_prometheus,
                                help="the scrape job to remove from Prometheus' configuration")}
     job: str
 

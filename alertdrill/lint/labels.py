@@ -71,6 +71,8 @@ class JoinProblem:
     level: str
     problem: str
     fix: str
+    kind: str = "vector-match-never"
+    node: Binary | None = None
 
 
 class LabelShapes:
@@ -172,7 +174,7 @@ class LabelShapes:
         return {self.key(node, s) for s in shape.series}
 
     def check_join(self, node: Binary, lhs: Shape, rhs: Shape) -> None:
-        where = f"`{shorten(node.text)}`"
+        where = f"`{shorten(node.text.replace('{}', ''))}`"
         if node.on:
             for side, shape, other in (("left", lhs, rhs), ("right", rhs, lhs)):
                 missing = [n for n in node.labels if n not in shape.names()]
@@ -182,7 +184,7 @@ class LabelShapes:
                         "error", f"{where} joins on ({listing(node.labels)}) but the {side} side has no label "
                                  f"{listing(missing)} (its labels: {listing(shape.names())})",
                         f"join on labels both sides have (common: {listing(common)}), or aggregate each side "
-                        "by the join labels first"))
+                        "by the join labels first", node=node))
                     return
         else:
             ignored = set(node.labels)
@@ -193,14 +195,15 @@ class LabelShapes:
                              f"the sides differ: only left has {listing(left - right)}, only right has "
                              f"{listing(right - left)}",
                     f"add on ({listing(left & right)}) or ignoring ({listing(left ^ right)}), or aggregate both "
-                    "sides by the same labels"))
+                    "sides by the same labels", node=node))
                 return
         left_keys, right_keys = self.keys(node, lhs), self.keys(node, rhs)
         if not left_keys & right_keys:
             self.problems.append(JoinProblem(
                 "error", f"{where}: no series on the left matches one on the right "
                          f"(left {_show(left_keys)}, right {_show(right_keys)})",
-                "join series of the same target: check that both sides come from the same job/instance"))
+                "the sides come from different targets: match on labels whose values they share, e.g. "
+                "on () for one series per side, or aggregate both sides first", node=node))
             return
         if node.op in SET_OPERATORS:
             return
@@ -214,7 +217,8 @@ class LabelShapes:
                     "warning" if shape.filtered else "error",
                     f"{where}: several series on the {side} side share the match labels {_show(duplicated)}; "
                     f"the evaluation {certainty} with a many-to-one matching error and the alert goes silent",
-                    f"aggregate the {side} side by the join labels, or use group_{side} if it really has many"))
+                    f"aggregate the {side} side by the join labels, or use group_{side} if it really has many",
+                    kind="vector-match-ambiguous", node=node))
 
     def combine(self, node: Binary, lhs: Shape, rhs: Shape, dropped: Collection[str]) -> Shape:
         """The result's label sets; ``dropped`` are the labels an arithmetic result loses (the name)."""

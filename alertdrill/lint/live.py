@@ -11,14 +11,18 @@ import difflib
 from collections.abc import Sequence
 from typing import Any
 
+from alertdrill.assertions.diagnostics import describe_samples
 from alertdrill.assertions.promql import Selector, selectors
-from alertdrill.errors import ConfigError
+from alertdrill.errors import AlertdrillError, ConfigError
 from alertdrill.lint.findings import Finding, listing
 from alertdrill.lint.labels import LabelShapes
-from alertdrill.lint.promql import RULE_METRICS, Binary, Call, Node, Paren, parse_promql
+from alertdrill.lint.promql import RULE_METRICS, Binary, Call, Node, Num, Paren, parse_promql
 from alertdrill.lint.rules import Rule
 
-__all__ = ["LiveSeries", "check_joins", "check_selectors"]
+__all__ = ["TARGET_LABELS", "LiveSeries", "check_joins", "check_selectors"]
+
+#: Labels that come from the scrape configuration: a value no target has is a typo, not a quiet time.
+TARGET_LABELS = frozenset({"job", "instance"})
 
 
 class LiveSeries:
@@ -26,6 +30,7 @@ class LiveSeries:
 
     def __init__(self, client: Any) -> None:
         self.client = client
+        self.origin: str = getattr(client, "url", "")
         self.cache: dict[str, list[dict[str, str]]] = {}
         self._names: list[str] | None = None
 
@@ -65,7 +70,8 @@ def check_selectors(rule: Rule, live: LiveSeries) -> list[Finding]:
         if sel.metric and not live.of_metric(sel.metric):
             close = difflib.get_close_matches(sel.metric, live.metric_names(), n=1, cutoff=0.75)
             hint = f"did you mean `{close[0]}`?" if close else "check the name against the exporter's /metrics"
-            out.append(rule.finding("error", "selector", f"{where}: no target exports {sel.metric}", hint))
+            out.append(rule.finding("error", "selector", f"{where}: no target exports {sel.metric}", hint,
+                                    kind="dead-selector", origin=live.origin))
             continue
         base = Selector(sel.metric).text if sel.metric else None
         for m in sel.matchers:
@@ -74,16 +80,21 @@ def check_selectors(rule: Rule, live: LiveSeries) -> list[Finding]:
             values = sorted({s[m.name] for s in live.query(f"count by ({m.name}) ({base})") if m.name in s})
             if not values:
                 labels = listing({k for s in live.query(base) for k in s} - {"__name__"})
+                close = difflib.get_close_matches(m.name, labels.split(", "), n=1, cutoff=0.5)
                 out.append(rule.finding("error", "selector",
                                         f"{where}: {sel.metric} has no label {m.name} (its labels: {labels})",
-                                        "fix the label name in the matcher"))
+                                        f"did you mean {close[0]}?" if close else "fix the label name in the matcher",
+                                        kind="dead-selector", origin=live.origin))
             elif m.op == "=" and m.value not in values:
                 close = difflib.get_close_matches(m.value, values, n=1)
                 hint = f"did you mean {m.name}=\"{close[0]}\"?" if close else "check the value"
-                out.append(rule.finding("warning", "selector",
-                                        f"{where}: no {sel.metric} has {m.name}=\"{m.value}\" now (values: "
+                target = m.name in TARGET_LABELS  # set by the scrape config, not by an incident
+                out.append(rule.finding("error" if target else "warning", "selector",
+                                        f"{where}: no {sel.metric} has {m.name}=\"{m.value}\" "
+                                        f"{'(no target has it)' if target else 'now'} (values: "
                                         f"{listing(values[:8])})",
-                                        hint + " (fine if it only appears during an incident)"))
+                                        hint + ("" if target else " (fine if it only appears during an incident)"),
+                                        kind="dead-selector", origin=live.origin))
     return out
 
 
@@ -95,14 +106,28 @@ def check_joins(rule: Rule, live: LiveSeries, group_by: Sequence[str] = ()) -> l
     except ConfigError as exc:
         return [rule.finding("warning", "join", f"cannot follow labels through the expression ({exc})",
                              "report the expression to alertdrill's maintainers")]
-    out = [rule.finding(p.level, "join", p.problem, p.fix) for p in shapes.problems]
+    out = [rule.finding(p.level, "join", p.problem + _values_now(live, p.node), p.fix, kind=p.kind,
+                        origin=live.origin) for p in shapes.problems]
     if shape.series and not shapes.problems and not is_absence(parse_promql(rule.expr)):
         lacking = [n for n in group_by if n not in rule.labels and any(n not in s for s in shape.series)]
         if lacking:
-            out.append(rule.finding("warning", "join", f"its alerts lack {listing(lacking)}, which "
+            out.append(rule.finding("error", "join", f"its alerts lack {listing(lacking)}, which "
                                     "Alertmanager groups and inhibits by: instances merge into one notification",
-                                    f"keep {listing(lacking)} in the result (by ({listing(lacking)}) / on (...))"))
+                                    f"keep {listing(lacking)} in the result (by ({listing(lacking)}) / on (...))",
+                                    kind="labels-lost-by-aggregation", origin=live.origin))
     return out
+
+
+def _values_now(live: LiveSeries, node: Binary | None) -> str:
+    """``; now: left {...} = 3, right {...} = 50``: the current values of both sides, best effort."""
+    if node is None or not node.lhs_text or not node.rhs_text:
+        return ""
+    try:
+        left, right = live.client.query(_unfiltered(node.lhs, node.lhs_text)), live.client.query(
+            _unfiltered(node.rhs, node.rhs_text))
+    except AlertdrillError:
+        return ""
+    return f"; now: left {describe_samples(left)}; right {describe_samples(right)}"
 
 
 def is_absence(node: Node) -> bool:
@@ -113,3 +138,14 @@ def is_absence(node: Node) -> bool:
     if isinstance(node, Binary) and node.op == "or":
         return is_absence(node.lhs) and is_absence(node.rhs)
     return isinstance(node, Call) and node.func in ("absent", "absent_over_time")
+
+
+def _unfiltered(node: Node, text: str) -> str:
+    """``x`` for a side ``x > 100``: the values a threshold filters are the evidence, not the empty result."""
+    while isinstance(node, Paren):
+        node = node.expr
+    if isinstance(node, Binary) and node.filters and isinstance(node.rhs, Num) and node.lhs_text:
+        return node.lhs_text
+    if isinstance(node, Binary) and node.filters and isinstance(node.lhs, Num) and node.rhs_text:
+        return node.rhs_text
+    return text

@@ -1,18 +1,22 @@
-"""A PromQL syntax tree, enough to follow labels through an expression; values are never modelled.
+"""A PromQL syntax tree, enough to follow labels and value domains through an expression.
 
-Lexing is :func:`alertdrill.assertions.promql.tokenize` (the tokenizer the assertions use to find
-selectors), and selectors are its :class:`~alertdrill.assertions.promql.Selector`, so a selector
-reads the same in an assertion and in a lint finding. This module adds what the selector scan does
-not need: operator precedence, ``on``/``ignoring``/``group_*`` modifiers, aggregations and calls.
+Parsing is done by ``promql-parser`` (PyPI: Python bindings of the Rust port of Prometheus' own
+parser), so precedence, modifiers and every function's syntax are Prometheus'; this module only
+maps its tree onto small frozen dataclasses whose selectors are the assertions'
+:class:`~alertdrill.assertions.promql.Selector`, so a selector reads the same in an assertion and
+in a lint finding.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import datetime
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar, Union
+from typing import Any, Union
 
-from alertdrill.assertions.promql import AGGREGATIONS, NUMBER_WORDS, Matcher, Selector, Token, tokenize, unquote
+import promql_parser as pp
+
+from alertdrill.assertions.promql import Matcher, Selector
 from alertdrill.errors import ConfigError
 
 __all__ = [
@@ -29,6 +33,7 @@ __all__ = [
     "Str",
     "Unary",
     "parse_promql",
+    "walk",
 ]
 
 #: Metrics Prometheus makes itself from the rules; no exporter has to produce them.
@@ -37,9 +42,8 @@ PRECEDENCE = {"or": 1, "and": 2, "unless": 2, "==": 3, "!=": 3, "<=": 3, "<": 3,
               "+": 4, "-": 4, "*": 5, "/": 5, "%": 5, "atan2": 5, "^": 6}
 SET_OPERATORS = frozenset({"and", "or", "unless"})
 COMPARISONS = frozenset({"==", "!=", "<=", "<", ">=", ">"})
-MATCH_OPERATORS = ("=", "!=", "=~", "!~")
-
-T = TypeVar("T")
+_MATCH_OPS = {"Equal": "=", "NotEqual": "!=", "Re": "=~", "NotRe": "!~"}
+_CARDS = {"OneToOne": "one-to-one", "ManyToOne": "group_left", "OneToMany": "group_right", "ManyToMany": "many-to-many"}
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,8 @@ class Binary:
     labels: tuple[str, ...] = ()
     card: str = "one-to-one"
     include: tuple[str, ...] = ()
+    lhs_text: str = ""
+    rhs_text: str = ""
 
     @property
     def filters(self) -> bool:
@@ -108,223 +114,85 @@ class Paren:
 Node = Union[Num, Str, Sel, Call, Agg, Binary, Unary, Paren]  # noqa: UP007 - a runtime alias
 
 
-class _Parser:
-    """Precedence climbing over :func:`tokenize`'s tokens; ConfigError on anything it cannot read."""
+def _duration(value: datetime.timedelta | None) -> str | None:
+    return pp.display_duration(value) if value is not None else None
 
-    def __init__(self, expr: str) -> None:
-        self.expr = expr
-        self.tokens = tokenize(expr)
-        self.i = 0
 
-    # --- token access
+def _selector(vs: Any, window: str | None = None) -> Sel:
+    matchers = [Matcher(m.name, _MATCH_OPS[str(m.op).rsplit(".", 1)[-1]], m.value) for m in vs.matchers.matchers]
+    metric = vs.name
+    if metric is None:
+        named = [m for m in matchers if m.name == "__name__" and m.op == "="]
+        if named:
+            metric = named[0].value
+            matchers = [m for m in matchers if m is not named[0]]
+    return Sel(Selector(metric, tuple(matchers), window, _duration(vs.offset)))
 
-    def peek(self, ahead: int = 0) -> Token | None:
-        j = self.i + ahead
-        return self.tokens[j] if j < len(self.tokens) else None
 
-    def fail(self, message: str) -> ConfigError:
-        tok = self.peek()
-        where = f"offset {tok.pos} ({tok.text!r})" if tok else "the end"
-        return ConfigError(f"PromQL: {message} at {where} in {self.expr!r}")
-
-    def is_op(self, text: str, ahead: int = 0) -> bool:
-        tok = self.peek(ahead)
-        return tok is not None and tok.kind == "op" and tok.text == text
-
-    def is_word(self, *words: str) -> bool:
-        tok = self.peek()
-        return tok is not None and tok.kind == "ident" and tok.text in words
-
-    def take(self) -> Token:
-        tok = self.peek()
-        if tok is None:
-            raise self.fail("unexpected end")
-        self.i += 1
-        return tok
-
-    def expect(self, text: str) -> Token:
-        if not self.is_op(text):
-            raise self.fail(f"expected {text!r}")
-        return self.take()
-
-    def delimited(self, opening: str, closing: str, item: Callable[[], T]) -> list[T]:
-        """``opening item, item, ... closing``, a trailing comma allowed as in PromQL."""
-        self.expect(opening)
-        items = []
-        while not self.is_op(closing):
-            items.append(item())
-            if not self.is_op(closing):
-                self.expect(",")
-        self.expect(closing)
-        return items
-
-    def label_name(self, tok: Token) -> str:
-        """A label name as written: bare, or quoted (UTF-8 names)."""
-        if tok.kind not in ("ident", "string"):
-            raise self.fail("expected a label name")
-        return unquote(tok.text) if tok.kind == "string" else tok.text
-
-    def label_list(self) -> tuple[str, ...]:
-        return tuple(self.delimited("(", ")", lambda: self.label_name(self.take())))
-
-    # --- grammar
-
-    def parse(self) -> Node:
-        node = self.binary(0)
-        if self.peek() is not None:
-            raise self.fail("unexpected token")
-        return node
-
-    def binary_op(self) -> str | None:
-        tok = self.peek()
-        if tok is not None and tok.kind in ("op", "ident") and tok.text in PRECEDENCE:
-            return tok.text
-        return None
-
-    def binary(self, min_prec: int) -> Node:
-        start = self.peek().pos if self.peek() else len(self.expr)
-        lhs = self.unary()
-        while (op := self.binary_op()) is not None and PRECEDENCE[op] >= min_prec:
-            self.take()
-            modifiers = self.modifiers(op)
-            rhs = self.binary(PRECEDENCE[op] + (0 if op == "^" else 1))  # ^ is right-associative
-            end = self.tokens[self.i - 1]
-            lhs = Binary(op, lhs, rhs, self.expr[start:end.pos + len(end.text)], **modifiers)
-        return lhs
-
-    def modifiers(self, op: str) -> dict[str, Any]:
-        """``bool``, ``on``/``ignoring (...)`` and ``group_left``/``group_right [(...)]`` after ``op``."""
+def _convert(node: Any) -> Node:
+    """One promql_parser node as this module's dataclasses (offset and @ move time, not labels)."""
+    if isinstance(node, pp.NumberLiteral):
+        return Num(float(node.val))
+    if isinstance(node, pp.StringLiteral):
+        return Str(node.val)
+    if isinstance(node, pp.VectorSelector):
+        return _selector(node)
+    if isinstance(node, pp.MatrixSelector):
+        return _selector(node.vector_selector, _duration(node.range))
+    if isinstance(node, pp.SubqueryExpr):
+        return _convert(node.expr)
+    if isinstance(node, pp.ParenExpr):
+        return Paren(_convert(node.expr))
+    if isinstance(node, pp.UnaryExpr):
+        inner = _convert(node.expr)
+        return Num(-inner.value) if isinstance(inner, Num) else Unary("-", inner)
+    if isinstance(node, pp.Call):
+        return Call(node.func.name, tuple(_convert(a) for a in node.args))
+    if isinstance(node, pp.AggregateExpr):
+        mod = node.modifier
+        without = mod is not None and str(mod.type).endswith("Without")
+        labels = tuple(mod.labels) if mod is not None else ()
+        param = _convert(node.param) if node.param is not None else None
+        return Agg(str(node.op), _convert(node.expr), param, labels, without, grouped=mod is not None)
+    if isinstance(node, pp.BinaryExpr):
+        op = str(node.op)
         found: dict[str, Any] = {"card": "many-to-many" if op in SET_OPERATORS else "one-to-one"}
-        if self.is_word("bool"):
-            self.take()
-            found["bool_"] = True
-        if self.is_word("on", "ignoring"):
-            found["on"] = self.take().text == "on"
-            found["labels"] = self.label_list()
-        if self.is_word("group_left", "group_right"):
-            found["card"] = self.take().text
-            found["include"] = self.label_list() if self.is_op("(") else ()
-        return found
-
-    def unary(self) -> Node:
-        if self.is_op("-") or self.is_op("+"):
-            op = self.take().text
-            operand = self.binary(PRECEDENCE["^"])
-            if isinstance(operand, Num):
-                return Num(-operand.value if op == "-" else operand.value)
-            return Unary(op, operand)
-        return self.postfix(self.primary())
-
-    def postfix(self, node: Node) -> Node:
-        """A range (kept on a plain selector: rate() needs it), subquery, ``offset`` or ``@`` after ``node``."""
-        while True:
-            if self.is_op("["):
-                window = self.brackets()
-                if ":" not in window and isinstance(node, Sel):
-                    s = node.selector
-                    node = Sel(Selector(s.metric, s.matchers, window, s.offset, s.pos))
-            elif self.is_word("offset"):
-                self.take()
-                self.skip_signed()
-            elif self.is_op("@"):
-                self.take()
-                if self.is_word("start", "end"):
-                    self.take()
-                    self.expect("(")
-                    self.expect(")")
-                else:
-                    self.skip_signed()
-            else:
-                return node
-
-    def skip_signed(self) -> None:
-        """A duration or timestamp, possibly negative: it moves the evaluation time, not the labels."""
-        if self.is_op("-"):
-            self.take()
-        self.take()
-
-    def brackets(self) -> str:
-        start = self.expect("[")
-        while (tok := self.peek()) is not None and not (tok.kind == "op" and tok.text == "]"):
-            self.i += 1
-        end = self.expect("]")
-        return self.expr[start.pos + 1:end.pos].replace(" ", "")
-
-    def primary(self) -> Node:
-        tok = self.peek()
-        if tok is None:
-            raise self.fail("expected an expression")
-        if tok.kind == "number":
-            self.take()
-            return Num(float(int(tok.text, 16)) if tok.text.lower().startswith("0x") else float(tok.text))
-        if tok.kind == "string":
-            self.take()
-            return Str(unquote(tok.text))
-        if self.is_op("("):
-            self.take()
-            inner = self.binary(0)
-            self.expect(")")
-            return Paren(inner)
-        if self.is_op("{"):
-            return self.selector(None, tok)
-        if tok.kind != "ident":
-            raise self.fail("expected an expression")
-        if tok.text.lower() in NUMBER_WORDS:
-            self.take()
-            return Num(float(tok.text))
-        nxt = self.peek(1)
-        if tok.text in AGGREGATIONS and nxt is not None and (nxt.text in ("(", "by", "without")):
-            return self.aggregation()
-        if self.is_op("(", 1):
-            self.take()
-            return Call(tok.text, self.arguments())
-        self.take()
-        return self.selector(tok.text, tok)
-
-    def arguments(self) -> tuple[Node, ...]:
-        return tuple(self.delimited("(", ")", lambda: self.binary(0)))
-
-    def aggregation(self) -> Node:
-        """``op [by|without (...)] (args) [by|without (...)]``: the grouping may stand before or after."""
-        op = self.take().text
-        grouping = self.grouping()
-        args = self.arguments()
-        grouping = grouping or self.grouping()
-        if not args:
-            raise self.fail(f"{op}() needs an argument")
-        without, labels = grouping or (False, ())
-        param = args[0] if len(args) > 1 else None
-        return Agg(op, args[-1], param, labels, without, grouped=grouping is not None)
-
-    def grouping(self) -> tuple[bool, tuple[str, ...]] | None:
-        """(is it ``without``, its labels), or None when no ``by``/``without`` stands here."""
-        if not self.is_word("by", "without"):
-            return None
-        return self.take().text == "without", self.label_list()
-
-    def selector(self, metric: str | None, start: Token) -> Sel:
-        matchers = self.delimited("{", "}", self.matcher) if self.is_op("{") else []
-        if metric is None:
-            named = [m for m in matchers if m.name == "__name__" and m.op == "="]
-            if named:
-                metric = named[0].value
-                matchers = [m for m in matchers if m is not named[0]]
-        return Sel(Selector(metric, tuple(matchers), pos=start.pos))
-
-    def matcher(self) -> Matcher:
-        tok = self.take()
-        if tok.kind == "string" and (self.is_op(",") or self.is_op("}")):
-            return Matcher("__name__", "=", unquote(tok.text))  # {"metric.name"} (UTF-8 names)
-        name = self.label_name(tok)
-        op = self.take()
-        if op.text not in MATCH_OPERATORS:
-            raise self.fail("expected one of = != =~ !~")
-        value = self.take()
-        if value.kind != "string":
-            raise self.fail("expected a quoted label value")
-        return Matcher(name, op.text, unquote(value.text))
+        mod = node.modifier
+        if mod is not None:
+            found["bool_"] = bool(mod.return_bool)
+            if mod.matching is not None:
+                found["on"] = str(mod.matching.type).endswith("Include")
+                found["labels"] = tuple(mod.matching.labels)
+            card = _CARDS[str(mod.card).rsplit(".", 1)[-1]]
+            if card in ("group_left", "group_right"):
+                found["card"] = card
+                found["include"] = tuple(mod.group_labels or ())
+        return Binary(op, _convert(node.lhs), _convert(node.rhs), str(node), lhs_text=str(node.lhs),
+                      rhs_text=str(node.rhs), **found)
+    raise ConfigError(f"PromQL: cannot follow {type(node).__name__} in {node}")
 
 
 def parse_promql(expr: str) -> Node:
-    """The syntax tree of ``expr``, enough to follow labels through it (values are not modelled)."""
-    return _Parser(expr).parse()
+    """The syntax tree of ``expr`` (Prometheus' grammar, via promql-parser); ConfigError if it is not PromQL."""
+    try:
+        tree = pp.parse(expr)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"PromQL: {exc} in {' '.join(expr.split())!r}") from None
+    return _convert(tree)
+
+
+def walk(node: Node) -> Iterator[Node]:
+    """``node`` and every node below it, parents first."""
+    yield node
+    if isinstance(node, (Paren, Unary)):
+        yield from walk(node.expr)
+    elif isinstance(node, Call):
+        for arg in node.args:
+            yield from walk(arg)
+    elif isinstance(node, Agg):
+        if node.param is not None:
+            yield from walk(node.param)
+        yield from walk(node.expr)
+    elif isinstance(node, Binary):
+        yield from walk(node.lhs)
+        yield from walk(node.rhs)

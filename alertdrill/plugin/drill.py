@@ -79,15 +79,24 @@ def scrape_instances(observers: Observers) -> dict[str, str]:
 @pytest.fixture
 def drill(scenario: Scenario, faults, observers: Observers, coverage, drill_results: list, stack_info,
           steady_load, alertdrill_settings: RunSettings, session_quiet_timeout: float,
-          scrape_instances: dict[str, str]) -> Callable[[], DrillResult]:
+          pytestconfig: pytest.Config, scrape_instances: dict[str, str]) -> Callable[[], DrillResult]:
     """``drill()`` runs the scenario and returns its result; skips when the rules under test lack its
-    alerts or the backend cannot reach what the fault controls."""
+    alerts or the backend cannot reach what the fault controls; fails at once when ``alertdrill prove``
+    showed its rule cannot fire."""
     from alertdrill.report import attach_drill
     from alertdrill.stack.backends.base import supports_service_faults
 
     missing = sorted(scenario.alert_names() - coverage.rule_alerts)
     if missing:
         pytest.skip(f"the rules under test have no alert {', '.join(missing)}; map it in the catalogue")
+    from alertdrill.prove.session import blocking_proof
+
+    from .scenarios import PROOFS_KEY
+
+    blocked = blocking_proof(scenario.alert_names(), pytestconfig.stash.get(PROOFS_KEY, []))
+    if blocked is not None:
+        pytest.fail(f"alertdrill prove: {blocked.title} cannot fire: {blocked.reason} "
+                    f"(no drill run; evidence: {'; '.join(blocked.evidence) or 'none'})", pytrace=False)
     needs = scenario.fault.needs_local_stack
     if needs and not supports_service_faults(faults.backend):
         pytest.skip(f"fault {scenario.fault.kind}: {needs}; the {faults.backend.backend} backend reaches its "
@@ -103,9 +112,11 @@ def drill(scenario: Scenario, faults, observers: Observers, coverage, drill_resu
         except BaseException as exc:
             failed = getattr(exc, "drill_result", None)
             if failed is not None:
+                failed.stack, failed.stack_startup_seconds = stack_info.name, stack_info.startup_seconds
                 attach_drill(failed, scenario=scenario, observers=observers, stack_info=stack_info)
                 drill_results.append(failed)
             raise
+        result.stack, result.stack_startup_seconds = stack_info.name, stack_info.startup_seconds
         attach_drill(result, scenario=scenario, observers=observers, stack_info=stack_info)
         drill_results.append(result)
         if alertdrill_settings.record_dir is not None:  # --record: a promtool replay of what this drill saw

@@ -17,6 +17,8 @@ from .options import SETTINGS_KEY
 __all__ = ["catalogue", "coverage", "observers", "rule_alerts", "session_catalogue"]
 
 CATALOGUE_KEY = pytest.StashKey[Catalogue]()
+#: ``alertdrill prove``'s results for the rules under test, when the session proved them first.
+PROOFS_KEY = pytest.StashKey[list]()
 
 
 def session_catalogue(config: pytest.Config) -> Catalogue:
@@ -46,15 +48,43 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     settings = session.config.stash[SETTINGS_KEY]
     if settings.backend == "external":
         return  # its rules are known only from its Prometheus: the coverage fixture checks them
-    from alertdrill.catalogue import rule_file_alerts
     from alertdrill.stack.layout import shipped_rule_files
+    from alertdrill.stack.rulefiles import check_rule_files, rule_file_alerts
 
+    from .stack import one_line_errors
+
+    with one_line_errors():  # an invalid rule file: promtool's reason, exit 2 (as from the stack's start)
+        files = list(settings.rule_files) or shipped_rule_files()
+        check_rule_files(files)
     try:
         catalogue = session_catalogue(session.config)
-        files = list(settings.rule_files) or shipped_rule_files()
-        catalogue.check_names(rule_file_alerts(files), strict=settings.strict_coverage)
+        alerts = rule_file_alerts(files)
+        uncovered = catalogue.coverage(alerts).uncovered
+        proven: set[str] = set()
+        if settings.rule_files or (settings.strict_coverage and uncovered):
+            proven = _prove_first(session, files)  # a candidate file, or gaps a synthesized proof may fill
+        catalogue.check_names(alerts, strict=settings.strict_coverage, proven=proven)
     except AlertdrillError as exc:
         raise pytest.UsageError(f"alertdrill: {exc}") from None
+
+
+def _prove_first(session: pytest.Session, files) -> set[str]:
+    """``alertdrill prove`` on the rules under test, offline, before the stack starts: one line per rule
+    that is not proven; the drill of a rule that cannot fire then fails at once (alertdrill.prove.session).
+    Returns the alerts proven by synthesis, which --strict-coverage accepts in place of a scenario."""
+    from alertdrill.prove.result import CoverageKind, alert_coverage
+    from alertdrill.prove.session import prove_first
+
+    settings = session.config.stash[SETTINGS_KEY]
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    echo = reporter.write_line if reporter is not None else print
+    try:
+        proofs = prove_first(files, settings.report_dir, echo=echo)
+    except AlertdrillError as exc:  # an invalid or missing rule file: the stack would refuse it too
+        pytest.exit(f"alertdrill: error: {exc}", returncode=2)
+    session.config.stash[PROOFS_KEY] = proofs
+    coverage = alert_coverage({p.alert for p in proofs}, proofs)
+    return {name for name, c in coverage.items() if c.kind is CoverageKind.SYNTHESIS}
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from alertdrill.catalogue import rule_file_alerts
+from alertdrill.errors import ConfigError
 from alertdrill.matrix import matrix_rows
 from alertdrill.report.markup import esc, page, table
 from alertdrill.report.tables import BOUNDS_NOTE, bounds_cell, deadline_cell, delivered_cell, status_html
 from alertdrill.results import DrillResult, RunSummary
+from alertdrill.stack.rulefiles import rule_file_alerts
 
 __all__ = ["CoverageView", "coverage_view", "rule_alerts_of", "summary_page"]
 
@@ -33,6 +34,8 @@ class CoverageView:
     not_provable: dict[str, str] = field(default_factory=dict)
     not_run: list[str] = field(default_factory=list)
     source: str = ""
+    #: alert -> "proven by a drill" / "proven by synthesis only" / "cannot fire (reason)" (from prove.json)
+    per_alert: dict[str, str] = field(default_factory=dict)
 
     def rows(self) -> list[tuple[str, str]]:
         """(what, which) pairs for the page; empty when everything is covered and ran."""
@@ -45,6 +48,7 @@ class CoverageView:
         out += [(f"alert {name} cannot be proven", why) for name, why in self.not_provable.items()]
         if self.not_run:
             out.append((f"catalogue scenarios that did not run ({len(self.not_run)})", ", ".join(self.not_run)))
+        out += [(f"alert {name}", how) for name, how in sorted(self.per_alert.items())]
         return out
 
 
@@ -54,19 +58,30 @@ def rule_alerts_of(results: Iterable[DrillResult], rule_files: Iterable[Path]) -
     if recorded:
         return recorded, "the rules the run's Prometheus loaded"
     files = list(rule_files)
-    names = rule_file_alerts(files)
+    try:
+        names = rule_file_alerts(files)
+    except ConfigError:
+        names = set()
     return names, f"the shipped rule files ({len(files)}), as the run recorded none"
 
 
-def coverage_view(results: Sequence[DrillResult], catalogue: Any, rule_files: Iterable[Path]) -> CoverageView:
-    """Catalogue.coverage over the run's rules, plus catalogue scenarios that have no result."""
+def coverage_view(results: Sequence[DrillResult], catalogue: Any, rule_files: Iterable[Path],
+                  proofs: Sequence[Any] = ()) -> CoverageView:
+    """Catalogue.coverage over the run's rules, plus catalogue scenarios that have no result, plus what
+    ``prove`` found per alert (``proofs``: ProofResults) next to the drills that passed."""
+    from alertdrill.prove.result import alert_coverage
+
     names, source = rule_alerts_of(results, rule_files)
     ran = {r.scenario for r in results}
     cov = catalogue.coverage(names)
+    drilled = {a.alert for r in results if r.status == "passed" for a in r.alerts}
+    per_alert = ({c.alert: c.kind.value + (f" ({c.reason})" if c.reason else "")
+                  for c in alert_coverage(names, proofs, drilled).values()} if proofs else {})
     return CoverageView(uncovered=list(cov.uncovered),
                         missing_from_rules={k: list(v) for k, v in cov.missing_from_rules.items()},
                         not_provable=dict(cov.not_provable),
-                        not_run=[s.id for s in catalogue.scenarios if s.id not in ran], source=source)
+                        not_run=[s.id for s in catalogue.scenarios if s.id not in ran], source=source,
+                        per_alert=per_alert)
 
 
 def _rows(results: Sequence[DrillResult], links: Mapping[str, str]) -> tuple[list[list[str]], int, int]:

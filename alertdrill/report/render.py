@@ -168,8 +168,10 @@ def _summary(path: Path | None) -> RunSummary | None:
         raise ReportError(f"{exc}; re-run the chaos suite") from exc
 
 
-def _coverage(summary: RunSummary | None, catalogue_path: Path | None, notes: list[str]) -> CoverageView | None:
+def _coverage(summary: RunSummary | None, catalogue_path: Path | None, notes: list[str],
+              prove_path: Path | None = None) -> CoverageView | None:
     from alertdrill.catalogue import load_catalogue
+    from alertdrill.prove.run import load_results
     from alertdrill.stack.layout import shipped_rule_files
 
     try:
@@ -177,7 +179,8 @@ def _coverage(summary: RunSummary | None, catalogue_path: Path | None, notes: li
     except AlertdrillError as exc:
         notes.append(f"coverage not shown: {exc}")
         return None
-    return coverage_view(summary.results if summary else [], catalogue, shipped_rule_files())
+    proofs = load_results(prove_path) if prove_path is not None and prove_path.is_file() else []
+    return coverage_view(summary.results if summary else [], catalogue, shipped_rule_files(), proofs)
 
 
 def render_report(results_dir: Path, output_dir: Path, *, summary_path: Path | None = None,
@@ -210,7 +213,8 @@ def render_report(results_dir: Path, output_dir: Path, *, summary_path: Path | N
     plots = {r.story: [(name, path.read_bytes()) for name, path in r.plots if path.is_file()]
              for r in sorted(results, key=lambda r: r.stop) if r.story and r.plots}
     index = output_dir / "index.html"
-    index.write_text(summary_page(summary, coverage=_coverage(summary, catalogue_path, notes), links=links,
+    prove_path = summary_path.parent / "prove.json" if summary_path is not None else None  # from prove_first
+    index.write_text(summary_page(summary, coverage=_coverage(summary, catalogue_path, notes, prove_path), links=links,
                                   scenario_links=scenario_links, plots=plots, notes=notes), encoding="utf-8")
     return RenderedReport(index=index, allure_index=allure_target / "index.html", renderer=chosen,
                           scenario_links=scenario_links, notes=notes)

@@ -27,14 +27,11 @@ def test_dropped_job_disappears_and_is_scraped_again_after_revert(faults, stack_
     assert _jobs(stack_info)["redis"] == "up"
 
 
-def test_unknown_and_self_jobs_are_refused(faults, stack_info):
-    with open(f"{stack_info.run_dir}/prometheus/prometheus.yml") as handle:
-        before = handle.read()
-    for job in ("nope", "prometheus"):  # dropping the prometheus job itself would hide nothing
-        with pytest.raises(ConfigError, match=f"job must be one of alertmanager, app, postgres, redis, got '{job}'"):
-            faults.build("prometheus-drop-job", job=job)
-    with open(f"{stack_info.run_dir}/prometheus/prometheus.yml") as handle:
-        assert handle.read() == before
+def test_unknown_and_self_jobs_are_refused(faults):
+    with pytest.raises(ConfigError, match=r"prometheus-drop-job job must be one of .*, got 'nope'"):
+        faults.build("prometheus-drop-job", job="nope")
+    with pytest.raises(ConfigError, match="dropping the prometheus job would hide nothing"):
+        faults.build("prometheus-drop-job", job="prometheus")
 
 
 def test_a_dropped_job_is_reverted_from_its_journal_entry_by_another_process(faults, native_stack, stack_info):

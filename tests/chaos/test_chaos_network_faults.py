@@ -49,7 +49,7 @@ def test_postgres_latency_slows_the_api_and_is_removed(faults, stack_info):
 
 
 def test_only_linked_dependencies_are_accepted(faults):
-    with pytest.raises(ConfigError, match="dependency 'kafka' has no link; choose one of postgres, redis"):
+    with pytest.raises(ConfigError, match="network-cut dependency must be one of postgres, redis, got 'kafka'"):
         faults.build("network-cut", dependency="kafka")
 
 

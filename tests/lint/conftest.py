@@ -5,8 +5,28 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import requests
 import yaml
 from linttest_support import RUNBOOK
+
+from alertdrill.assertions.prometheus import PrometheusClient
+from alertdrill.waiting import poll_until
+
+#: Series that exist only after the first scrapes: the API's histogram after one request (and its
+#: rate after two scrapes), postgres_exporter's custom queries after its first slow scrape.
+SETTLED = ('count(rate(http_request_duration_seconds_bucket{endpoint!="/metrics"}[5m]))',
+           "count(pg_table_vacuum_seconds_since_vacuum)", "count(pg_long_running_query_seconds)")
+
+
+@pytest.fixture(scope="session")
+def prometheus(stack_info):
+    """The session stack's Prometheus once every series the rules and the corpus read exists."""
+    requests.get(stack_info.app_url + "/status", timeout=5).raise_for_status()
+    client = PrometheusClient(stack_info.prometheus_url)
+    for query in SETTLED:
+        ok, _ = poll_until(lambda q=query: client.query(q), timeout=30, interval=0.2)
+        assert ok, f"Prometheus never returned {query} within 30 s"
+    return client
 
 
 @pytest.fixture

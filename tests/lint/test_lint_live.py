@@ -5,31 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import requests
 import yaml
 from linttest_support import rule
 
-from alertdrill.assertions.prometheus import PrometheusClient
 from alertdrill.cli import main
 from alertdrill.lint import lint
 from alertdrill.stack import layout
-from alertdrill.waiting import poll_until
 
 pytestmark = pytest.mark.integration
 
 LIVE_CHECKS = ("selector", "join")
-
-
-@pytest.fixture(scope="module")
-def prometheus(stack_info):
-    """The stack's Prometheus, once it has scraped a request to the API (the latency histogram of
-    real endpoints exists only after one)."""
-    requests.get(stack_info.app_url + "/status", timeout=5).raise_for_status()
-    client = PrometheusClient(stack_info.prometheus_url)
-    query = 'count(http_request_duration_seconds_bucket{endpoint!="/metrics"})'
-    ok, _ = poll_until(lambda: client.query(query), timeout=30, interval=0.2)
-    assert ok, f"Prometheus never scraped the API's request histogram ({query})"
-    return client
 
 
 def _live(findings):
@@ -53,9 +38,9 @@ def test_misspelt_label_name_and_value(prometheus, write_rules, project):
     path = write_rules(rule(expr='up{jobb="app"} == 0 or up{job="ap"} == 0'))
     findings = [f for f in lint([path], prometheus=prometheus, runbook_root=project, documented=[])
                 if f.check == "selector"]
-    assert [(f.level, f.problem.split(":")[0]) for f in findings] == [
-        ("error", 'selector `up{jobb="app"}` returns no series'),
-        ("warning", 'selector `up{job="ap"}` returns no series')]
+    assert [(f.severity, f.kind, f.problem.split(":")[0]) for f in findings] == [
+        ("broken", "dead-selector", 'selector `up{jobb="app"}` returns no series'),
+        ("broken", "dead-selector", 'selector `up{job="ap"}` returns no series')]  # job: no target has it
     assert "has no label jobb (its labels: instance, job)" in findings[0].problem
     assert findings[1].fix.startswith('did you mean job="app"?')
 

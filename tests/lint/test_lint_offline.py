@@ -139,16 +139,22 @@ def test_missing_rule_file_is_a_config_error(tmp_path):
         lint([tmp_path / "nope.yml"])
 
 
-def test_findings_print_as_one_line_with_rule_problem_and_fix():
+def test_findings_print_as_one_line_with_severity_rule_problem_and_fix():
     finding = Finding("error", "labels", "A[critical]", "no service label", "set labels.service", "x.yml")
-    assert finding.line() == "error: A[critical] (x.yml): no service label; fix: set labels.service"
+    assert finding.line() == "policy: A[critical] (x.yml): no service label; fix: set labels.service"
+    cause = Finding("error", "threshold", "A[critical]", "`pg_up > 1` never holds", "compare with 0", "x.yml",
+                    kind="threshold-unreachable", line_no=7)
+    assert cause.line() == ("broken: A[critical] (x.yml:7): threshold-unreachable: `pg_up > 1` never holds; "
+                            "fix: compare with 0")
 
 
-def test_errors_come_before_warnings(write_rules, project):
-    findings = _lint(write_rules(rule(annotations={"summary": "x"}, labels={"severity": "page", "service": "x"})),
-                     project)
-    levels = [f.level for f in findings]
-    assert levels == sorted(levels, key=["error", "warning"].index) and "warning" in levels
+def test_broken_comes_before_suspicious_before_policy(write_rules, project):
+    findings = _lint(write_rules(rule(expr="pg_up > 1", annotations={"summary": "x"},
+                                      labels={"severity": "page", "service": "x"}),
+                                 rule(name="B", expr="time() - redis_start_time_seconds > 60")), project)
+    severities = [f.severity for f in findings]
+    assert severities == sorted(severities, key=["broken", "suspicious", "policy"].index)
+    assert {"broken", "suspicious", "policy"} <= set(severities)
 
 
 def test_runbook_anchor_slugs():

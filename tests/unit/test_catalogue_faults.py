@@ -36,7 +36,7 @@ def _load(tmp_path: Path, fault: str):
     ("{kind: service-stop}", "needs the parameter component: str"),
     ("{kind: service-stop, component: mysql}", "component must be one of postgres, redis"),
     ("{kind: network-cut, dependency: kafka}", "dependency must be one of postgres, redis"),
-    ("{kind: prometheus-drop-job, job: prometheus}", "job must be one of"),
+    ("{kind: prometheus-drop-job, job: prometheus}", "dropping the prometheus job would hide nothing"),
 ])
 def test_a_bad_fault_is_one_line_naming_the_scenario(tmp_path, fault, message):
     with pytest.raises(ConfigError) as info:

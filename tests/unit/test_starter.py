@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from alertdrill.catalogue import COMPONENTS, load_catalogue, rule_file_alerts
+from alertdrill.catalogue import COMPONENTS, load_catalogue
 from alertdrill.cli import main
 from alertdrill.errors import ConfigError
+from alertdrill.stack.rulefiles import rule_file_alerts
 from alertdrill.starter import STARTER_FILES, write_starter
 
 

@@ -1,0 +1,34 @@
+"""The shipped inventory (stack/prometheus/inventory.yml) is what the native stack exports today.
+
+`prove` shapes its series after it offline; if an exporter, the app or the custom queries change,
+this test names the metrics whose names, types or label names differ, and how to capture it again.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from alertdrill.assertions.prometheus import PrometheusClient
+from alertdrill.prove import load_inventory, shipped_inventory_path
+from alertdrill.prove.inventory import differences
+from alertdrill.prove.native import native_inventory
+
+pytestmark = pytest.mark.integration
+
+#: Targets whose series `prove` shapes rules after; Prometheus' and Alertmanager's own series come
+#: and go with their internal state (API handlers hit, WAL segments), so they are not compared.
+EXPORTER_JOBS = ("app", "postgres", "redis")
+#: Series that exist only after an event (the app raised an exception).
+EVENT_DRIVEN = ("http_request_exceptions_total",)
+RECAPTURE = ("alertdrill up && alertdrill inventory --exercise --out stack/prometheus/inventory.yml "
+             "&& alertdrill down")
+
+
+def test_the_shipped_inventory_is_current(stack_info) -> None:
+    client = PrometheusClient(stack_info.prometheus_url)
+    live = native_inventory(client, stack_info.app_url, scrape_interval=client.config().scrape_interval_for("app"))
+    shipped = load_inventory(shipped_inventory_path())
+    found = differences(live, shipped, jobs=EXPORTER_JOBS, ignore=EVENT_DRIVEN)
+    assert found == [], f"the native stack's series changed ({'; '.join(found[:10])}); capture again: {RECAPTURE}"
+    jobs = [{s.labels["job"] for s in inv.metrics["up"].series} for inv in (live, shipped)]
+    assert jobs[0] == jobs[1], f"scrape jobs {jobs[1]} shipped, {jobs[0]} live; capture again: {RECAPTURE}"
