@@ -1,12 +1,18 @@
 # Thin wrappers named in README.md. Each target sets itself up first (scripts/setup.sh is idempotent).
 .PHONY: setup test chaos report up down lint
 
-setup:
-	bash scripts/setup.sh
+# Where `make chaos` runs the stack: native (default) or compose (BACKEND=compose: a Docker engine,
+# local stand-in images built from Debian packages, Compose v2; setup installs what that needs).
+BACKEND ?= native
+SETUP_FLAGS = $(if $(filter compose,$(BACKEND)),--docker)
 
-# The toolkit's own test suite: unit tests, integration tests against the real native stack,
-# promtool rule tests.
-test: setup
+setup:
+	bash scripts/setup.sh $(SETUP_FLAGS)
+
+# The toolkit's own test suite: unit tests, integration tests against the real native stack and,
+# on a real Docker engine, the compose backend (hence --docker), promtool rule tests.
+test:
+	bash scripts/setup.sh --docker
 	.venv/bin/python -m pytest tests
 
 # The main job: every documented alert proven end to end, then (for the report's per-alert coverage)
@@ -15,7 +21,8 @@ test: setup
 # more workers than cores pay off; see docs/benchmarks.md).
 CHAOS_WORKERS ?= 4
 chaos: setup
-	.venv/bin/python -m pytest -m chaos scenarios -n $(CHAOS_WORKERS) --alluredir reports/allure-results \
+	.venv/bin/python -m pytest -m chaos scenarios --backend $(BACKEND) -n $(CHAOS_WORKERS) \
+		--alluredir reports/allure-results \
 		--clean-alluredir --junitxml reports/junit.xml; status=$$?; \
 	.venv/bin/alertdrill prove --inventory stack/prometheus/inventory.yml --out reports/proofs \
 		--json reports/prove.json >/dev/null || true; \

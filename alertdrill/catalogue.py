@@ -58,7 +58,8 @@ class FaultSpec:
         return cls(kind=kind, params=fault_class(kind).validate(dict(raw)))
 
     @property
-    def needs_local_stack(self) -> bool:
+    def needs_local_stack(self) -> str:
+        """Why the fault needs a stack alertdrill started here ("" when it does not)."""
         from alertdrill.chaos import fault_class
 
         return fault_class(self.kind).needs_local_stack

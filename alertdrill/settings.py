@@ -53,6 +53,9 @@ class RunSettings:
     report_dir: Path = Path("reports")
     backend: str = "native"
     external_config: Path | None = None
+    #: The compose backend's images: ``local`` stand-ins built from Debian packages (no registry needed),
+    #: or the ``upstream`` images stack/docker-compose.yml pins.
+    compose_images: str = "local"
     #: Where a promtool replay of every passed drill goes (``--record``); None: nothing is recorded.
     record_dir: Path | None = None
     #: Clients may contact addresses off this machine (alertdrill.netpolicy); default: loopback only.
@@ -101,6 +104,12 @@ def _paths(value: str | Iterable[str | Path]) -> tuple[Path, ...]:
 def _backend(value: Any) -> str:
     if value not in BACKENDS:
         raise ValueError(f"must be one of {', '.join(BACKENDS)}")
+    return str(value)
+
+
+def _compose_images(value: Any) -> str:
+    if value not in ("local", "upstream"):
+        raise ValueError("must be local or upstream")
     return str(value)
 
 
@@ -154,6 +163,9 @@ SETTINGS: dict[str, Setting] = {s.field: s for s in (
             "where the stack runs: native (default), compose, or external (a staging stack given by URLs)"),
     Setting("external_config", "--external-config", "ALERTDRILL_EXTERNAL_CONFIG", Path,
             "YAML/JSON file with the external stack's URLs and DSNs", path=True),
+    Setting("compose_images", "--compose-images", "ALERTDRILL_COMPOSE_IMAGES", _compose_images,
+            "the compose backend's images: local (default: stand-ins built from Debian packages, no registry "
+            "needed) or upstream (the images stack/docker-compose.yml pins)"),
     Setting("record_dir", "--record", "ALERTDRILL_RECORD_DIR", Path,
             "write a promtool replay of every passed drill to DIR/<scenario>/ (e.g. reports/recordings)",
             path=True),

@@ -35,7 +35,7 @@ _ABSENT = "__absent__"
 class AppSwitchFault(Fault):
     """Sets one key of the app's fault file; subclasses say which and how to see its effect."""
 
-    needs_local_stack = True  # the switch is a file the app reads on this machine
+    needs_local_stack = "it writes the API's fault-switch file, which the API reads in the stack's run directory"
 
     key: ClassVar[str] = ""
 

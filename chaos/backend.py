@@ -1,8 +1,8 @@
 """What a fault needs from the object that started the stack.
 
-Service faults (stop, kill, pause, restart) act through the backend, so the native backend signals
-its process groups and a compose backend can later do the same through the Docker API by providing
-these few methods. Database and cache faults only need the backend's ``info`` (DSNs and URLs).
+Service faults (stop, kill, pause, restart) act through the backend: the native backend signals
+its process groups, the compose backend acts through the Docker API, the external one refuses with
+the reason. Database and cache faults only need the backend's ``info`` (DSNs and URLs).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from alertdrill.errors import ConfigError, StackNotRunningError
-from alertdrill.stack.state import StackInfo, read_state
+from alertdrill.stack.state import StackInfo
 
 __all__ = ["Backend", "ComponentProcess", "attach_backend", "stack_info", "stack_is_running"]
 
@@ -75,10 +75,7 @@ def stack_is_running(backend: Backend) -> bool:
 
 
 def attach_backend(run_dir: Path) -> Backend:
-    """Control the stack recorded in ``run_dir`` (for recovery in a later process)."""
-    info = read_state(run_dir)
-    if info.backend == "native":
-        from alertdrill.stack.backends.native import NativeStack
+    """Control the stack recorded in ``run_dir`` (for recovery in a later process), whatever its backend."""
+    from alertdrill.stack.backends.base import attach
 
-        return NativeStack.attach(run_dir)
-    raise StackNotRunningError(f"stack in {run_dir} uses backend {info.backend!r}, which alertdrill cannot control")
+    return attach(run_dir)

@@ -124,10 +124,10 @@ class Fault(ABC):
     #: True for a fault that builds up while it is injected (memory filled, connections opened): it is
     #: in effect once inject returns. False: in effect from the moment inject starts acting (a stop).
     builds_up: ClassVar[bool] = False
-    #: Whether the fault needs a stack that alertdrill started on this machine: it stops, kills or
-    #: pauses processes, or writes the app's fault-switch file. Against an external stack, scenarios
-    #: using it are skipped with that reason.
-    needs_local_stack: ClassVar[bool] = False
+    #: Why the fault needs a stack that alertdrill started on this machine ("" when it does not): it
+    #: stops, kills or pauses processes, writes the app's fault switch, a link proxy's control file or
+    #: the Prometheus configuration. Against an external stack, scenarios using it are skipped with it.
+    needs_local_stack: ClassVar[str] = ""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -52,7 +52,7 @@ def ping(port: int, dependency: str, timeout: float = PING_TIMEOUT) -> tuple[boo
 class NetworkFault(Fault):
     """Writes the condition of the link between the API and ``dependency``; restores it on revert."""
 
-    needs_local_stack = True  # the link proxy's control file lives in the stack's run directory
+    needs_local_stack = "it needs the link proxy between the API and its dependency, which alertdrill's stack runs"
 
     parameters = {"dependency": Param(str, choices=DEPENDENCIES, help="the dependency whose link from the API fails")}
     dependency: str

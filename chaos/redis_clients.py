@@ -68,7 +68,7 @@ class RedisClientDrain(RedisFault):
     """
 
     kind = "redis-client-drain"
-    needs_local_stack = True  # drains by stopping the app, which holds the pool
+    needs_local_stack = "it drains Redis's clients by stopping the API (which holds the pool): process control"
     component = "app"
 
     parameters = {"below": Param(int, 5, low=1, high=10_000, help="connected clients prove() requires below")}

@@ -31,7 +31,7 @@ READY_TIMEOUT = 30.0
 class ServiceFault(Fault):
     """A fault on one component's processes; subclasses choose the action."""
 
-    needs_local_stack = True
+    needs_local_stack = "it stops, kills or pauses the component's processes, which needs process control"
 
     action: ClassVar[str] = ""
 

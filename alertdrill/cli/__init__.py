@@ -14,14 +14,14 @@ from pathlib import Path
 from alertdrill.errors import AlertdrillError, StackNotRunningError
 from alertdrill.settings import SETTINGS, resolve_setting
 
-from . import down, faults, init, inventory, lint, load, prove, record, recover, report, status, up
+from . import down, faults, images, init, inventory, lint, load, prove, record, recover, report, status, up
 
 __all__ = ["build_parser", "main", "parse_args"]
 
 #: The CLI's stack (``alertdrill up``) is not a test session's (``pytest``, stack name "pytest").
 DEFAULT_STACK_NAME = "default"
 
-SUBCOMMANDS = (up, down, status, recover, faults, load, lint, prove, inventory, report, record, init)
+SUBCOMMANDS = (up, down, status, recover, faults, load, lint, prove, inventory, report, record, init, images)
 
 
 class _OneLineParser(argparse.ArgumentParser):

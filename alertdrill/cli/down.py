@@ -17,6 +17,8 @@ def register(subparsers: Any) -> None:
 
 def cmd_down(args: argparse.Namespace) -> int:
     from alertdrill.chaos.recovery import recover_run_dir
+    from alertdrill.stack.backends.base import attach
+    from alertdrill.stack.state import STATE_FILE
 
     stack = native_stack(args)
     if not stack.run_dir.exists():
@@ -24,6 +26,8 @@ def cmd_down(args: argparse.Namespace) -> int:
         return 0
     for line in recover_run_dir(stack.run_dir):
         print(f"recovered: {line}")
+    if (stack.run_dir / STATE_FILE).exists():
+        stack = attach(stack.run_dir)  # whichever backend started it: a compose stack goes down through compose
     stack.stop()
     print(f"stopped the stack in {stack.run_dir} and removed its run directory")
     return 0

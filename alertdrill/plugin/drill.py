@@ -88,10 +88,19 @@ def _unfireable(scenario: Scenario, blocked, observers: Observers, stack_info) -
                        diagnosis=text, stack=stack_info.name, stack_startup_seconds=stack_info.startup_seconds)
 
 
+@pytest.fixture(scope="session")
+def scrape_instances(observers: Observers) -> dict[str, str]:
+    """Each scraped component's ``instance`` label as the live Prometheus sets it: the stack's own scrape
+    address (127.0.0.1:<port> natively, <service>:<port> on a compose network, an external stack's own)."""
+    from alertdrill.stack.components import SCRAPE_JOBS
+
+    return {SCRAPE_JOBS[t.job]: t.instance for t in observers.prometheus.targets() if t.job in SCRAPE_JOBS}
+
+
 @pytest.fixture
 def drill(scenario: Scenario, faults, observers: Observers, coverage, drill_results: list, stack_info,
           steady_load, alertdrill_settings: RunSettings, session_quiet_timeout: float,
-          pytestconfig: pytest.Config) -> Callable[[], DrillResult]:
+          pytestconfig: pytest.Config, scrape_instances: dict[str, str]) -> Callable[[], DrillResult]:
     """``drill()`` runs the scenario and returns its result; skips when the rules under test lack its
     alerts or the backend cannot reach what the fault controls; fails at once when ``alertdrill prove``
     showed its rule cannot fire."""
@@ -106,13 +115,12 @@ def drill(scenario: Scenario, faults, observers: Observers, coverage, drill_resu
     from .scenarios import PROOFS_KEY
 
     blocked = blocking_proof(scenario.alert_names(), pytestconfig.stash.get(PROOFS_KEY, []))
-    if scenario.fault.needs_local_stack and not supports_service_faults(faults.backend):
-        pytest.skip(f"fault {scenario.fault.kind} controls processes or the app's fault switch; the "
-                    f"{faults.backend.backend} backend reaches its stack only over connections "
-                    "(run it against a native or compose stack)")
+    needs = scenario.fault.needs_local_stack
+    if needs and not supports_service_faults(faults.backend):
+        pytest.skip(f"fault {scenario.fault.kind}: {needs}; the {faults.backend.backend} backend reaches its "
+                    "stack only over connections (run it against a native or compose stack)")
 
-    address = stack_info.ports.get(scenario.instance) if scenario.instance else None
-    scenario = scenario.with_instance(f"127.0.0.1:{address}" if address else None)
+    scenario = scenario.with_instance(scrape_instances.get(scenario.instance) if scenario.instance else None)
 
     def run() -> DrillResult:
         if blocked is not None:  # proven unable to fire: no fault is spent on it, the failure says why

@@ -46,6 +46,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     terminalreporter.section("alertdrill summary")
     terminalreporter.write_line(format_text(matrix_rows(results), wall_seconds=wall))
     settings = config.stash[SETTINGS_KEY]
-    summary = RunSummary(results=list(results), wall_seconds=round(wall, 1), time_scale=settings.time_scale)
+    from .stack import TIME_SCALE_KEY
+
+    summary = RunSummary(results=list(results), wall_seconds=round(wall, 1),
+                         time_scale=config.stash.get(TIME_SCALE_KEY, settings.time_scale))
     path = summary.write(settings.report_dir / "summary.json")
     terminalreporter.write_line(f"summary written to {path}")

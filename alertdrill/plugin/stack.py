@@ -1,6 +1,12 @@
 """The session's stack: built from the settings, started once after reverting what a crashed session
 left behind, stopped at the end. Bad input (a missing binary, an invalid rule file, an unreachable
-stack) ends the session with one line instead of a fixture traceback in every test."""
+stack) ends the session with one line instead of a fixture traceback in every test.
+
+The compose backend also needs a Docker engine and its images. The controller (or a serial session)
+provides them once, before any xdist worker starts: the engine that answers, else alertdrill's own
+dockerd (stopped when the session ends), exported as DOCKER_HOST for the workers; and, unless
+``--compose-images upstream``, the local stand-in images built from Debian packages.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +21,36 @@ from alertdrill.catalogue import Catalogue
 from alertdrill.errors import AlertdrillError
 from alertdrill.settings import RunSettings
 
-__all__ = ["native_stack", "one_line_errors", "stack_backend", "stack_info"]
+__all__ = ["TIME_SCALE_KEY", "native_stack", "one_line_errors", "stack_backend", "stack_info"]
+
+#: The time scale of the stack the session ran against (an external stack's own, not --time-scale).
+TIME_SCALE_KEY = pytest.StashKey[float]()
+_ENGINE_KEY = pytest.StashKey[contextlib.ExitStack]()
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist starts its workers (they inherit DOCKER_HOST)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    from .options import SETTINGS_KEY
+
+    config = session.config
+    settings = config.stash.get(SETTINGS_KEY, None)
+    if settings is None or settings.backend != "compose" or getattr(config, "workerinput", None) \
+            or config.option.collectonly:
+        return
+    resources = contextlib.ExitStack()
+    config.stash[_ENGINE_KEY] = resources
+    with one_line_errors():
+        engine, images = _compose_resources(settings, resources)
+    os.environ.update(engine.environment())
+    if images is not None:
+        print(f"alertdrill: compose images ready ({images.build_seconds:g} s) on {engine.host}")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    resources = session.config.stash.get(_ENGINE_KEY, None)
+    if resources is not None:
+        resources.close()  # a private dockerd stops, with everything it ran
 
 
 @contextlib.contextmanager
@@ -35,13 +70,15 @@ def stack_backend(alertdrill_settings: RunSettings, catalogue: Catalogue, pytest
     here, at once, with one line naming the first, before it reverts, stops or deletes anything."""
     from .options import lock_session
 
-    with one_line_errors():
-        lock_session(pytestconfig, stack=True, report_dir=True)
-        stack = _start_stack(alertdrill_settings, catalogue)
-    try:
-        yield stack
-    finally:
-        stack.stop()
+    with contextlib.ExitStack() as resources:
+        with one_line_errors():
+            lock_session(pytestconfig, stack=True, report_dir=True)
+            stack = _start_stack(alertdrill_settings, catalogue, resources)
+        pytestconfig.stash[TIME_SCALE_KEY] = stack.info.time_scale
+        try:
+            yield stack
+        finally:
+            stack.stop()
 
 
 @pytest.fixture(scope="session")
@@ -56,7 +93,18 @@ def stack_info(stack_backend):
     return stack_backend.info
 
 
-def _start_stack(settings: RunSettings, catalogue: Catalogue):
+def _compose_resources(settings: RunSettings, resources: contextlib.ExitStack) -> tuple:
+    """The engine (entered into ``resources``) and the images for a compose stack."""
+    from alertdrill.stack.engine.compose_cli import compose_command
+    from alertdrill.stack.engine.daemon import provide_engine
+    from alertdrill.stack.engine.images import build_images
+
+    compose_command()  # a missing Compose is one line, before an engine starts or an image is built
+    engine = resources.enter_context(provide_engine())  # the session's (DOCKER_HOST) when it provided one
+    return engine, (build_images(engine) if settings.compose_images == "local" else None)
+
+
+def _start_stack(settings: RunSettings, catalogue: Catalogue, resources: contextlib.ExitStack):
     """Build the backend, revert what a crashed run left, then start it (returned started)."""
     from alertdrill.bounds import check_rules_bounded
     from alertdrill.chaos.recovery import recover_run_dir
@@ -66,6 +114,9 @@ def _start_stack(settings: RunSettings, catalogue: Catalogue):
     if settings.backend == "external":
         stack = create_backend("external", external_config=settings.external_config, home=settings.home)
     else:
+        extra = {}
+        if settings.backend == "compose":
+            extra["engine"], extra["images"] = _compose_resources(settings, resources)
         stack = create_backend(
             settings.backend,
             name=settings.stack_name,
@@ -74,6 +125,7 @@ def _start_stack(settings: RunSettings, catalogue: Catalogue):
             rule_files=list(settings.rule_files) or None,
             rule_overrides=catalogue.rule_overrides,
             owner_pid=os.getpid(),
+            **extra,
         )
     if settings.backend != "external":  # valid rules (promtool's reason), every wait bounded: before anything
         if hasattr(stack, "check_config"):

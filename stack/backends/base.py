@@ -8,13 +8,14 @@ if asked anyway, with a one-line FaultInjectError naming the backends that can d
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from alertdrill.errors import ConfigError, FaultInjectError
-from alertdrill.stack.state import StackInfo
+from alertdrill.stack.state import StackInfo, read_state
 
-__all__ = ["BACKENDS", "SERVICE_FAULT_BACKENDS", "Backend", "ProcesslessControl", "create_backend",
-           "service_faults_unsupported", "supports_service_faults"]
+__all__ = ["BACKENDS", "SERVICE_FAULT_BACKENDS", "Backend", "ProcesslessControl", "attach", "backend_class",
+           "create_backend", "service_faults_unsupported", "supports_service_faults"]
 
 #: Every backend, by the name ``--backend`` takes.
 BACKENDS = ("native", "compose", "external")
@@ -84,22 +85,35 @@ class ProcesslessControl:
         return True
 
 
+def backend_class(kind: str) -> Any:
+    """The class of backend ``kind``; every one has ``attach(run_dir)`` (recovery, `down`, `status`)."""
+    if kind == "native":
+        from alertdrill.stack.backends.native import NativeStack
+
+        return NativeStack
+    if kind == "compose":
+        from alertdrill.stack.backends.compose import ComposeStack
+
+        return ComposeStack
+    if kind == "external":
+        from alertdrill.stack.backends.external import ExternalStack
+
+        return ExternalStack
+    raise ConfigError(f"unknown backend {kind!r}; choose one of {', '.join(BACKENDS)}")
+
+
+def attach(run_dir: Path) -> Backend:
+    """Control the stack recorded in ``run_dir`` from another process, whichever backend started it."""
+    return backend_class(read_state(run_dir).backend).attach(run_dir)
+
+
 def create_backend(kind: str, *, external_config: str | None = None, **kwargs: Any) -> Backend:
     """The backend named ``kind``; ``kwargs`` go to its constructor (name, home, timing, rule_files, owner_pid).
 
     The external backend takes only ``external_config`` (a file; else ALERTDRILL_EXTERNAL_* variables)
     and ``home``: its timing and rules are those of the stack it is pointed at.
     """
-    if kind == "native":
-        from alertdrill.stack.backends.native import NativeStack
-
-        return NativeStack(**kwargs)
-    if kind == "compose":
-        from alertdrill.stack.backends.compose import ComposeStack
-
-        return ComposeStack(**kwargs)
+    cls = backend_class(kind)
     if kind == "external":
-        from alertdrill.stack.backends.external import ExternalStack
-
-        return ExternalStack.from_config(external_config, home=kwargs.get("home"))
-    raise ConfigError(f"unknown backend {kind!r}; choose one of {', '.join(BACKENDS)}")
+        return cls.from_config(external_config, home=kwargs.get("home"))
+    return cls(**kwargs)

@@ -1,6 +1,8 @@
 """The compose backend: the stack of docker-compose.yml, started with `docker compose`, faulted via the Docker API.
 
-``docker compose up`` (a subprocess) builds and starts the stack; everything after that goes through
+``docker compose up`` (a subprocess; Compose v2 as the CLI plugin or the standalone binary, see
+stack/engine/compose_cli.py) starts the stack on the given engine (stack/engine/daemon.py), with
+upstream images or the local stand-ins of stack/engine/images.py; everything after that goes through
 the Docker SDK: waiting for the containers' healthchecks, and the service faults (stop, kill, pause,
 restart). A fault only ever touches a container that carries this stack's compose project label;
 anything else raises ForeignTargetError before the API is asked to do anything.
@@ -39,7 +41,18 @@ from alertdrill.errors import (
 )
 from alertdrill.stack import layout
 from alertdrill.stack.backends.native import _monitoring_problem
-from alertdrill.stack.components import APP_DATABASE, COMPONENTS, LINKS, SCRAPE_JOBS, link_control
+from alertdrill.stack.components import (
+    APP_DATABASE,
+    COMPONENTS,
+    LINKS,
+    SCRAPE_JOBS,
+    Addresses,
+    link_control,
+    readiness_check,
+)
+from alertdrill.stack.engine.compose_cli import compose_command
+from alertdrill.stack.engine.daemon import Engine, engine_answers
+from alertdrill.stack.engine.images import ImageSet
 from alertdrill.stack.ports import LOOPBACK, free_ports
 from alertdrill.stack.rendering import (
     StackTiming,
@@ -52,14 +65,17 @@ from alertdrill.stack.state import STATE_FILE, StackInfo, default_home, read_sta
 from alertdrill.stack.timescale import Difference, RuleTiming
 from alertdrill.waiting import poll_until
 
-__all__ = ["COMPOSE_FILE", "CONTAINER_PORTS", "PROJECT_LABEL", "SERVICES", "SERVICE_LABEL", "ComposeStack",
+__all__ = ["COMPOSE_FILE", "CONTAINER_PORTS", "PROJECT_LABEL", "SERVICES", "SERVICE_LABEL", "STARTED_SERVICES",
+           "ComposeStack",
            "ContainerProcess", "port_variable"]
 
 COMPOSE_FILE = layout.COMPOSE_FILE
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
-#: Compose services: the native components plus Grafana, which only the Docker path runs.
+#: Compose services: the native components plus Grafana (profile `grafana`: for users, not drilled).
 SERVICES = (*COMPONENTS, "grafana")
+#: What the backend starts and waits for: exactly the native components.
+STARTED_SERVICES = COMPONENTS
 #: The port each service listens on inside its container (docker-compose.yml publishes them).
 CONTAINER_PORTS = {"postgres": 5432, "redis": 6379, "postgres_link": 5433, "redis_link": 6380, "sink": 9095,
                    "alertmanager": 9093, "app": 5000, "postgres_exporter": 9187, "redis_exporter": 9121,
@@ -117,6 +133,8 @@ class ComposeStack:
         rule_overrides: Mapping[str, RuleTiming] | None = None,
         startup_timeout: float = 300.0,
         owner_pid: int | None = None,
+        engine: Engine | None = None,
+        images: ImageSet | None = None,
         client: docker.DockerClient | None = None,
         runner: Runner = subprocess.run,
         monitoring_problem: Callable[[str], str | None] = _monitoring_problem,
@@ -135,6 +153,8 @@ class ComposeStack:
         self.rule_overrides = dict(rule_overrides or {})
         self.startup_timeout = startup_timeout
         self.owner_pid = owner_pid
+        self.engine = engine
+        self.images = images
         self.info: StackInfo | None = None
         self._client = client
         self._run = runner
@@ -148,6 +168,8 @@ class ComposeStack:
         info = read_state(run_dir)
         if info.backend != "compose":
             raise ConfigError(f"the stack in {run_dir} runs on the {info.backend} backend, not compose")
+        if info.docker_host and "engine" not in kwargs:
+            kwargs["engine"] = Engine(info.docker_host)
         stack = cls(name=Path(run_dir).name, home=Path(run_dir).parent, **kwargs)
         stack.info = info
         return stack
@@ -164,13 +186,19 @@ class ComposeStack:
         if not self.compose_file.is_file():
             raise ConfigError(f"compose file {self.compose_file} not found; pass compose_file or "
                               f"reinstall alertdrill (it ships as {COMPOSE_FILE})")
+        compose_command()  # a missing Compose fails before anything (the state file included) exists
+        if self.engine is not None and not engine_answers(self.engine.host):
+            raise StackStartError(f"the Docker engine at {self.engine.host} does not answer; start Docker or "
+                                  "set DOCKER_HOST")
         self._claim_run_dir()
         try:
             info = self._prepare()
             write_state(info)
-            self._compose("up", "-d", "--build", "--remove-orphans", timeout=COMPOSE_TIMEOUT, error=StackStartError)
+            # Stand-ins are local images: nothing to build, and never a pull.
+            up = ("--no-build", "--pull", "never") if self.images is not None else ("--build",)
+            self._compose("up", "-d", *up, "--remove-orphans", timeout=COMPOSE_TIMEOUT, error=StackStartError)
             deadline = time.monotonic() + self.startup_timeout  # after image pulls and builds, which may be slow
-            self._wait_healthy(SERVICES, deadline=deadline)
+            self._wait_healthy(STARTED_SERVICES, deadline=deadline)
             self._wait_monitoring(info, deadline=deadline)
         except BaseException as exc:
             try:
@@ -186,11 +214,14 @@ class ComposeStack:
         """`docker compose down -v` (containers, network, volumes), then remove the run directory. Idempotent."""
         if self.info is None and (self.run_dir / STATE_FILE).exists():
             self.info = read_state(self.run_dir)
-        if self.info is not None:
-            self._compose("down", "-v", "--remove-orphans", "--timeout", str(STOP_TIMEOUT), timeout=120,
-                          error=StackError)
-        shutil.rmtree(self.run_dir, ignore_errors=True)
-        self.info = None
+        try:
+            # An engine that is gone (a crashed run's private dockerd, stopped since) took its containers along.
+            if self.info is not None and (self.engine is None or engine_answers(self.engine.host)):
+                self._compose("down", "-v", "--remove-orphans", "--timeout", str(STOP_TIMEOUT), timeout=120,
+                              error=StackError)
+        finally:
+            shutil.rmtree(self.run_dir, ignore_errors=True)
+            self.info = None
 
     def is_running(self) -> bool:
         return any(c.status == "running" for c in self._project_containers())
@@ -247,14 +278,14 @@ class ComposeStack:
             self._api(container.unpause, f"unpause {component}")
         elif container.status != "running":
             self._api(container.start, f"start {component}")
-        self._wait_healthy([self._service_of(container)], deadline=time.monotonic() + timeout)
+        self._wait_serving(self._service_of(container), deadline=time.monotonic() + timeout)
         return self.process(component)
 
     def restart_component(self, component: str, *, timeout: float = 60.0) -> ContainerProcess:
         """Restart the container (stop, then start) and wait for its healthcheck."""
         container = self.container(component)
         self._api(lambda: container.restart(timeout=STOP_TIMEOUT), f"restart {component}")
-        self._wait_healthy([self._service_of(container)], deadline=time.monotonic() + timeout)
+        self._wait_serving(self._service_of(container), deadline=time.monotonic() + timeout)
         return self.process(component)
 
     # -- internals -------------------------------------------------------------------------------
@@ -263,7 +294,7 @@ class ComposeStack:
     def client(self) -> docker.DockerClient:
         if self._client is None:
             try:
-                self._client = docker.from_env(timeout=30)
+                self._client = self.engine.client(timeout=30) if self.engine else docker.from_env(timeout=30)
             except docker.errors.DockerException as exc:
                 raise StackError(f"cannot reach the Docker engine ({_reason(exc)}); start Docker, set DOCKER_HOST, "
                                  "or use the native backend") from exc
@@ -344,6 +375,7 @@ class ComposeStack:
             ports=ports,
             time_scale=self.timing.time_scale,
             owner_pid=self.owner_pid,
+            docker_host=self.engine.host if self.engine else None,
             started_at=time.time(),
             rule_files=[str(p) for p in self.rule_files],
             differences=[d.to_dict() for d in differences],
@@ -371,13 +403,17 @@ class ComposeStack:
         """The variables docker-compose.yml reads: project, host ports, rendered configs, fault switch, links."""
         info = self.info
         env = {"ALERTDRILL_COMPOSE_PROJECT": self.project}
+        if self.engine is not None:
+            env.update(self.engine.environment())
+        if self.images is not None:
+            env.update(self.images.environment())
         if info is None:
             return env
         run = Path(info.run_dir)
         env.update({port_variable(service): str(port) for service, port in info.ports.items()})
         env.update({
-            "ALERTDRILL_PROMETHEUS_CONFIG": str(run / "prometheus" / "prometheus.yml"),
-            "ALERTDRILL_PROMETHEUS_RULES": str(run / "prometheus" / "rules"),
+            "ALERTDRILL_PROMETHEUS_CONFIG_DIR": str(run / "prometheus"),
+            "ALERTDRILL_PROMETHEUS_CONFIG_NAME": "prometheus.yml",
             "ALERTDRILL_ALERTMANAGER_CONFIG": str(run / "alertmanager" / "alertmanager.yml"),
             "ALERTDRILL_APP_FAULT_DIR": str(run / "app"),
             "ALERTDRILL_LINKS_DIR": str(self._links_dir(run)),
@@ -392,12 +428,12 @@ class ComposeStack:
         return folder
 
     def _compose(self, *args: str, timeout: float, error: type[StackError]) -> None:
-        argv = ["docker", "compose", "-f", str(self.compose_file), "-p", self.project, *args]
+        argv = [*compose_command(), "-f", str(self.compose_file), "-p", self.project, *args]
         try:
             result = self._run(argv, env={**os.environ, **self.compose_environment()}, capture_output=True,
                                text=True, timeout=timeout, cwd=str(self.compose_file.parent))
         except FileNotFoundError:
-            raise error("the `docker` command is not installed; install Docker Engine with the compose plugin, "
+            raise error(f"{argv[0]} is not installed; install Docker Compose v2 (`pip install 'alertdrill[docker]'`) "
                         "or use the native backend") from None
         except subprocess.TimeoutExpired:
             raise error(f"`docker compose {args[0]}` did not finish within {timeout:g}s; "
@@ -446,6 +482,32 @@ class ComposeStack:
             f"compose services {', '.join(p for p in pending if p)} not healthy in time ({last.get(service)}); "
             f"last healthcheck of {service}: {self._health_output(service)}; its log:\n{self._log_tail(service)}"
         )
+
+    def _wait_serving(self, service: str, *, deadline: float) -> None:
+        """A (re)started service serves: the native backend's readiness probe on its published port, polled
+        as often as natively, so a fault's revert ends when the service is back, not at the next
+        healthcheck (seconds later); services without such a probe wait for their healthcheck."""
+        if self.info is None or service not in COMPONENTS or service not in self.info.ports:
+            self._wait_healthy([service], deadline=deadline)
+            return
+        check = readiness_check(service, Addresses(dict(self.info.ports)))
+        last: list[str | None] = [None]
+
+        def probe() -> str:
+            container = self._find(service)
+            state = (container.attrs.get("State", {}) if container is not None else {}).get("Status", "gone")
+            if state in ("exited", "dead", "gone"):
+                return f"failed:{state}"
+            last[0] = check.probe()
+            return "ready" if last[0] is None else "waiting"
+
+        ok, state = poll_until(probe, timeout=max(0.0, deadline - time.monotonic()), interval=0.05,
+                               accept=lambda s: s == "ready" or s.startswith("failed:"))
+        if ok and state == "ready":
+            return
+        what = f"its container is {state.split(':', 1)[1]}" if state and state.startswith("failed:") else \
+            f"not ready in time ({check.description}; last error: {last[0]})"
+        raise StackStartError(f"compose service {service}: {what}; its log:\n{self._log_tail(service)}")
 
     def _wait_monitoring(self, info: StackInfo, *, deadline: float) -> None:
         last = ["nothing checked yet"]

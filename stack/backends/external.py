@@ -33,7 +33,7 @@ import yaml
 from alertdrill.errors import ConfigError, StackStartError
 from alertdrill.netpolicy import remote_allowed, require_local
 from alertdrill.stack.backends.base import ProcesslessControl
-from alertdrill.stack.state import StackInfo, check_home, write_state
+from alertdrill.stack.state import StackInfo, check_home, read_state, write_state
 from alertdrill.waiting import poll_until
 
 __all__ = ["ENV_CONFIG_FILE", "ENV_PREFIX", "OPTIONAL_KEYS", "REQUIRED_KEYS", "ExternalStack", "load_external"]
@@ -200,6 +200,14 @@ class ExternalStack(ProcesslessControl):
     def from_config(cls, path: str | Path | None = None, *, environ: Mapping[str, str] | None = None,
                     home: Path | None = None, ready_timeout: float = 30.0) -> ExternalStack:
         return cls(load_external(path, environ=environ, home=home), ready_timeout=ready_timeout)
+
+    @classmethod
+    def attach(cls, run_dir: Path) -> ExternalStack:
+        """The external stack recorded in ``run_dir`` by an earlier start (recovery, `down`)."""
+        info = read_state(run_dir)
+        if info.backend != "external":
+            raise ConfigError(f"the stack in {run_dir} runs on the {info.backend} backend, not external")
+        return cls(info)
 
     @property
     def run_dir(self) -> Path:

@@ -32,3 +32,18 @@ def test_unknown_and_self_jobs_are_refused(faults):
         faults.build("prometheus-drop-job", job="nope")
     with pytest.raises(ConfigError, match="dropping the prometheus job would hide nothing"):
         faults.build("prometheus-drop-job", job="prometheus")
+
+
+def test_a_dropped_job_is_reverted_from_its_journal_entry_by_another_process(faults, native_stack, stack_info):
+    """What `alertdrill recover` does after a crash: rebuild the fault while its job is dropped, then revert."""
+    from alertdrill.chaos.journal import Journal
+    from alertdrill.chaos.registry import rebuild
+
+    fault = faults.build("prometheus-drop-job", job="redis").inject()
+    try:
+        (entry,) = [e for e in Journal(stack_info.journal_dir).scan()[0] if e.id == fault.id]
+        assert "redis" not in _jobs(stack_info)
+        rebuild(entry, native_stack).revert()
+        assert _jobs(stack_info)["redis"] == "up"
+    finally:
+        fault.revert()

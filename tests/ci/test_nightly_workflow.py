@@ -143,3 +143,15 @@ def test_makefile_target_parser():
 
 def test_workflow_file_is_where_github_looks():
     assert WORKFLOW.relative_to(REPO) == Path(".github/workflows/nightly.yml")
+
+
+def test_runs_both_backends_and_keeps_each_report(workflow, steps):
+    (job,) = workflow["jobs"].values()
+    assert job["strategy"]["matrix"]["backend"] == ["native", "compose"]
+    assert job["strategy"].get("fail-fast") is False, "a failing backend must not cancel the other's report"
+    assert job["env"]["BACKEND"] == "${{ matrix.backend }}"  # `make chaos` reads it
+    assert "matrix.backend == 'compose'" in job["env"]["ALERTDRILL_DOCKER"]  # setup.sh installs the Docker path
+    assert "BACKEND ?=" in MAKEFILE.read_text() and "--backend $(BACKEND)" in MAKEFILE.read_text()
+    names = [s["with"]["name"] for s in steps if s.get("uses", "").startswith("actions/upload-artifact@")]
+    assert names and all(name.endswith("-${{ matrix.backend }}") for name in names), names
+    assert "--privileged" in job["container"]["options"]  # the compose leg runs its own dockerd

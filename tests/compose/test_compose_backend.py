@@ -1,16 +1,10 @@
-"""The compose backend against a fake Docker Engine API (no engine can run on our machines)."""
+"""The compose backend against a fake Docker Engine API: only the error paths a real engine cannot produce on
+demand, and what is passed to Compose. The happy paths run on a real engine in tests/docker/."""
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import signal
-import socket
-import socketserver
 import subprocess
-import sys
-import threading
 from pathlib import Path
 
 import docker
@@ -22,9 +16,10 @@ from alertdrill.errors import ConfigError, FaultInjectError, ForeignTargetError,
 from alertdrill.stack.backends.base import Backend, supports_service_faults
 from alertdrill.stack.backends.compose import COMPOSE_FILE, SERVICES, ComposeStack, port_variable
 from alertdrill.stack.components import LINKS, link_control
+from alertdrill.stack.engine.compose_cli import compose_command
+from alertdrill.stack.engine.images import IMAGE_SERVICES, ImageSet, image_variable
 from alertdrill.stack.rendering import StackTiming
 from alertdrill.stack.state import read_state
-from alertdrill.waiting import poll_until
 
 PROJECT = "alertdrill-cdev"
 
@@ -67,7 +62,7 @@ def test_start_runs_compose_with_rendered_configs_and_stop_tears_down(tmp_path, 
     stack = _stack(tmp_path, client, runner, startup_timeout=10)
     with stack as info:
         argv, env = runner.calls[0]
-        assert argv[:2] == ["docker", "compose"] and argv[argv.index("-p") + 1] == PROJECT
+        assert tuple(argv[:len(compose_command())]) == compose_command() and argv[argv.index("-p") + 1] == PROJECT
         assert argv[argv.index("-f") + 1].endswith("docker-compose.yml")
         assert argv[-4:] == ["up", "-d", "--build", "--remove-orphans"]
         assert env["ALERTDRILL_COMPOSE_PROJECT"] == PROJECT
@@ -76,12 +71,13 @@ def test_start_runs_compose_with_rendered_configs_and_stop_tears_down(tmp_path, 
         assert info.prometheus_url == f"http://127.0.0.1:{info.ports['prometheus']}"
         assert info.postgres_dsn.startswith(f"postgresql://postgres@127.0.0.1:{info.ports['postgres']}/alertdrill")
         assert info.backend == "compose" and info.processes == {}
-        prom = yaml.safe_load(Path(env["ALERTDRILL_PROMETHEUS_CONFIG"]).read_text())
+        prom_dir = Path(env["ALERTDRILL_PROMETHEUS_CONFIG_DIR"])
+        prom = yaml.safe_load((prom_dir / env["ALERTDRILL_PROMETHEUS_CONFIG_NAME"]).read_text())
         targets = {job["job_name"]: job["static_configs"][0]["targets"] for job in prom["scrape_configs"]}
         assert targets["postgres"] == ["postgres_exporter:9187"]
         assert prom["global"]["scrape_interval"] == "1s"
         assert prom["rule_files"] == ["/etc/prometheus/rules/*.yml"]
-        assert sorted(p.name for p in Path(env["ALERTDRILL_PROMETHEUS_RULES"]).glob("*.yml"))
+        assert sorted(p.name for p in (prom_dir / "rules").glob("*.yml"))  # /etc/prometheus/rules in the container
         am = yaml.safe_load(Path(env["ALERTDRILL_ALERTMANAGER_CONFIG"]).read_text())
         assert {h["url"] for r in am["receivers"] for h in r["webhook_configs"]} == {
             "http://sink:9095/critical", "http://sink:9095/warning"}
@@ -100,13 +96,6 @@ def test_start_runs_compose_with_rendered_configs_and_stop_tears_down(tmp_path, 
     assert runner.calls[-1][0][-5:] == ["down", "-v", "--remove-orphans", "--timeout", "10"]
     assert not stack.run_dir.exists()
     assert fake.engine.posts() == []  # starting and stopping go through compose, not the API
-
-
-def test_start_waits_for_healthchecks(tmp_path, fake, client):
-    runner = _compose_up(fake, app={"health": ["starting", "starting", "starting", "healthy"]})
-    with _stack(tmp_path, client, runner, startup_timeout=20):
-        inspections = [r for r in fake.engine.requests if r[1] == f"/containers/{PROJECT}-app-id/json"]
-        assert len(inspections) >= 4
 
 
 def test_unhealthy_service_fails_start_with_its_healthcheck_and_log(tmp_path, fake, client):
@@ -139,7 +128,7 @@ def test_compose_failure_and_missing_docker_cli(tmp_path, client):
     def missing(argv, **kwargs):
         raise FileNotFoundError("docker")
 
-    with pytest.raises(StackStartError, match="the `docker` command is not installed") as err:
+    with pytest.raises(StackStartError, match="is not installed; install Docker Compose v2") as err:
         _stack(tmp_path, client, missing).start()
     assert any("cleaning up also failed" in note for note in getattr(err.value, "__notes__", []))
 
@@ -161,31 +150,6 @@ def controlled(tmp_path, fake, client):
 def test_is_a_backend_with_service_faults(controlled):
     assert isinstance(controlled, Backend)
     assert supports_service_faults(controlled)
-
-
-def test_stop_kill_pause_resume_start_restart_hit_the_right_container(controlled, fake):
-    cid = f"{PROJECT}-redis-id"
-    controlled.stop_component("redis")
-    assert fake.engine.posts()[-1][:2] == ("POST", f"/containers/{cid}/stop")
-    assert fake.engine.posts()[-1][2]["t"] == "10"
-    assert fake.engine.containers[cid].status == "exited"
-    controlled.start_component("redis", timeout=5)
-    assert fake.engine.posts()[-1][1] == f"/containers/{cid}/start"
-    controlled.stop_component("redis", kill=True)
-    assert fake.engine.posts()[-1][1:] == (f"/containers/{cid}/kill", {"signal": "SIGKILL"})
-    controlled.restart_component("redis", timeout=5)
-    assert fake.engine.posts()[-1][1] == f"/containers/{cid}/restart"
-    controlled.pause_component("redis")
-    assert fake.engine.posts()[-1][1] == f"/containers/{cid}/pause"
-    controlled.resume_component("redis")
-    assert fake.engine.posts()[-1][1] == f"/containers/{cid}/unpause"
-    assert fake.engine.containers[cid].status == "running"
-
-
-def test_start_component_unpauses_a_paused_container(controlled, fake):
-    controlled.pause_component("postgres")
-    controlled.start_component("postgres", timeout=5)
-    assert fake.engine.posts()[-1][1] == f"/containers/{PROJECT}-postgres-id/unpause"
 
 
 def test_container_of_another_project_is_never_touched(controlled, fake):
@@ -239,24 +203,6 @@ def test_restart_waits_for_health_and_explains_a_timeout(controlled, fake):
         controlled.restart_component("sink", timeout=1)
 
 
-def test_process_view_matches_the_chaos_backend_protocol(controlled, fake):
-    from alertdrill.chaos.backend import Backend as ChaosBackend
-
-    assert isinstance(controlled, ChaosBackend)
-    proc = controlled.process("postgres")
-    assert (proc.pid, proc.is_alive(), proc.is_stopped(), proc.is_ours()) == (4242, True, False, True)
-    controlled.pause_component("postgres")
-    assert controlled.process("postgres").is_stopped()
-    controlled.stop_component("postgres", kill=True)
-    gone = controlled.process("postgres")
-    assert (gone.pid, gone.is_alive()) == (0, False)
-    new = controlled.start_component("postgres", timeout=5)
-    assert new.is_alive() and new.pid == 4243
-    assert controlled.restart_component("postgres", timeout=5).pid == 4244
-
-
-# -- the links: docker-compose.yml's variables and the network faults ----------------------------------
-
 _VAR = re.compile(r"\$\{([A-Z0-9_]+)(?::-([^}]*))?\}")
 
 
@@ -267,105 +213,39 @@ def _interpolate(text: str, env: dict[str, str]) -> str:
 
 def test_the_backend_sets_every_variable_the_compose_file_reads(tmp_path, fake, client):
     read = set(_VAR.findall(COMPOSE_FILE.read_text()))
-    names = {name for name, _ in read} - {"ALERTDRILL_IMAGE_TAG"}  # the one left to the user
-    stack = _stack(tmp_path, client, _compose_up(fake))
+    names = {name for name, _ in read} - {image_variable("grafana")}  # Grafana is the user's (profile grafana)
+    images = ImageSet({service: f"alertdrill-{service}:standin-x" for service in IMAGE_SERVICES})
+    stack = _stack(tmp_path, client, _compose_up(fake), images=images)
     with stack:
         env = stack.compose_environment()
     assert sorted(names - set(env)) == []
     assert {port_variable(service) for service in SERVICES} <= names
 
 
-class _FakeRedis(socketserver.BaseRequestHandler):
-    """Answers every read with +PONG: enough for chaos/network.py's inline PING."""
-
-    def handle(self) -> None:
-        with self.request:
-            while self.request.recv(4096):
-                self.request.sendall(b"+PONG\r\n")
-
-
-class _Server(socketserver.ThreadingTCPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-
-def _published(service: dict, env: dict[str, str], container_port: int) -> int:
-    """The host port Docker publishes ``container_port`` of ``service`` on (127.0.0.1 only)."""
-    for mapping in service["ports"]:
-        host, port, inside = _interpolate(mapping, env).split(":")
-        if int(inside) == container_port:
-            assert host == "127.0.0.1"
-            return int(port)
-    raise AssertionError(f"container port {container_port} is not published")
-
-
-def _link_as_docker_runs_it(services: dict, link: str, env: dict[str, str]) -> list[str]:
-    """The link service's command, with the addresses and the bind mount Docker would put in between."""
-    command = list(services[link]["command"])
-    listen = command.index("--listen") + 1
-    upstream = command.index("--upstream") + 1
-    control = command.index("--control") + 1
-    inside = int(command[listen].rsplit(":", 1)[1])
-    command[listen] = f"127.0.0.1:{_published(services[link], env, inside)}"
-    target, target_port = command[upstream].rsplit(":", 1)
-    command[upstream] = f"127.0.0.1:{_published(services[target], env, int(target_port))}"
-    path = Path(command[control])
-    binds = [_interpolate(v, env).split(":") for v in services[link]["volumes"]]
-    (source,) = [src for src, dst, *_ in binds if dst == str(path.parent)]
-    command[control] = str(Path(source) / path.name)
-    assert command[:3] == ["python", "-m", "alertdrill.stack.linkproxy"]
-    return [sys.executable, *command[1:]]
-
-
-def _ping(port: int) -> bytes:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(64)
-    except OSError:
-        return b""
-
-
-@pytest.fixture
-def linked_redis(tmp_path, fake, client):
-    """A compose stack (fake engine) whose redis and redis_link run for real, as Docker would run them."""
+def test_stand_in_images_are_never_built_or_pulled(tmp_path, fake, client):
     runner = _compose_up(fake)
-    stack = _stack(tmp_path, client, runner)
-    services = yaml.safe_load(COMPOSE_FILE.read_text())["services"]
-    with stack as info:
-        env = runner.calls[0][1]
-        redis = _Server(("127.0.0.1", info.ports["redis"]), _FakeRedis)
-        threading.Thread(target=redis.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        log = (tmp_path / "redis_link.log").open("w")
-        proc = subprocess.Popen(_link_as_docker_runs_it(services, "redis_link", env), stdout=log,
-                                stderr=subprocess.STDOUT)
-        try:
-            up, _ = poll_until(lambda: proc.poll() is not None or _ping(info.ports["redis_link"]).startswith(b"+PONG"),
-                               timeout=20)
-            assert up and proc.poll() is None, (tmp_path / "redis_link.log").read_text()
-            yield stack, info
-        finally:
-            if proc.poll() is None:
-                os.kill(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=10)
-            log.close()
-            redis.shutdown()
-            redis.server_close()
+    images = ImageSet({service: f"alertdrill-{service}:standin-x" for service in IMAGE_SERVICES})
+    with _stack(tmp_path, client, runner, images=images):
+        argv, env = runner.calls[0]
+        assert argv[-6:] == ["up", "-d", "--no-build", "--pull", "never", "--remove-orphans"]
+        for service in IMAGE_SERVICES:
+            assert env[image_variable(service)] == f"alertdrill-{service}:standin-x"
 
 
-def test_network_faults_reach_the_link_containers(linked_redis):
-    from alertdrill.chaos.network import NetworkCut, NetworkLatency
+def test_missing_compose_is_one_line_and_leaves_no_state_file(tmp_path, client, monkeypatch):
+    import importlib.util
 
-    stack, info = linked_redis
-    link_port = info.ports["redis_link"]
-    with NetworkCut(backend=stack, dependency="redis") as cut:
-        assert json.loads(link_control(stack.run_dir, "redis").read_text()) == {"cut": True}
-        evidence = cut.wait_until_proven(timeout=10)
-        assert evidence.facts["through_link_answers"] is False and evidence.facts["direct_answers"] is True
-    assert not link_control(stack.run_dir, "redis").exists()
-    healed, _ = poll_until(lambda: _ping(link_port).startswith(b"+PONG"), timeout=10, interval=0.05)
-    assert healed
-    with NetworkLatency(backend=stack, dependency="redis", latency_ms=250) as slow:
-        evidence = slow.wait_until_proven(timeout=10)
-        assert evidence.facts["through_link_seconds"] >= 0.25
-    assert not link_control(stack.run_dir, "redis").exists()
+    from alertdrill.stack.engine import compose_cli
+
+    compose_cli.compose_command.cache_clear()
+    monkeypatch.setattr(compose_cli.shutil, "which", lambda name: None)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    calls = []
+    stack = _stack(tmp_path, client, lambda argv, **kw: calls.append(argv))
+    try:
+        with pytest.raises(compose_cli.ComposeMissingError) as err:
+            stack.start()
+    finally:
+        compose_cli.compose_command.cache_clear()
+    assert "\n" not in str(err.value) and "pip install 'alertdrill[docker]'" in str(err.value)
+    assert calls == [] and not stack.run_dir.exists()

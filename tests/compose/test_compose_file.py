@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -15,6 +16,7 @@ import yaml
 from alertdrill.stack import layout
 from alertdrill.stack.backends.compose import COMPOSE_FILE, CONTAINER_PORTS, SERVICES, port_variable
 from alertdrill.stack.components import COMPONENTS, LINKS, SCRAPE_JOBS, Addresses, link_control, specs
+from alertdrill.stack.engine.images import image_variable
 from alertdrill.stack.linkproxy import parse_args as linkproxy_args
 
 REPO = layout.STACK_DIR.parent
@@ -24,8 +26,8 @@ PROMETHEUS_COMPOSE = layout.STACK_DIR / "prometheus" / "prometheus.compose.yml"
 ALERTMANAGER_COMPOSE = layout.STACK_DIR / "alertmanager" / "alertmanager.compose.yml"
 DOCKERFILE = layout.STACK_DIR / "app" / "Dockerfile"
 PINNED = {
-    "postgres": "postgres:15",
-    "redis": "redis:7.0",
+    "postgres": "postgres:15.18-bookworm",
+    "redis": "redis:7.0.15-bookworm",
     "alertmanager": "prom/alertmanager:v0.25.0",
     "postgres_exporter": "prometheuscommunity/postgres-exporter:v0.11.1",
     "redis_exporter": "oliver006/redis_exporter:v1.45.0-alpine",
@@ -84,17 +86,41 @@ def test_project_name_and_labels(compose, services):
         assert service.get("labels", {}).get("io.alertdrill.stack") == "true", name
 
 
-def test_images_are_pinned(services):
+def test_images_are_pinned_and_each_service_has_its_override_variable(services):
+    for name, service in services.items():
+        match = re.fullmatch(r"\$\{([A-Z_]+):-([^}]+)\}", service["image"])
+        assert match, f"{name}: image {service['image']} must be ${{{image_variable(name)}:-<pinned image>}}"
+        assert match.group(1) == image_variable(name), name
+        tag = match.group(2).rsplit(":", 1)[-1] if ":" in match.group(2) else ""
+        assert (tag and tag != "latest" and re.match(r"v?\d+\.\d+", tag)) or name in ("app", "sink", *LINKS), \
+            f"{name}: image {match.group(2)} must carry an exact version tag"
     for name, image in PINNED.items():
-        assert services[name]["image"] == image
-    grafana = services["grafana"]["image"]
-    assert re.fullmatch(r"grafana/grafana:\d+\.\d+\.\d+", grafana), grafana
+        assert _default(services[name]["image"]) == image
+    assert re.fullmatch(r"grafana/grafana:\d+\.\d+\.\d+", _default(services["grafana"]["image"]))
     for name in ("app", "sink", *LINKS):
         assert services[name]["build"]["dockerfile"] == "stack/app/Dockerfile"
         assert (COMPOSE_DIR / services[name]["build"]["context"]).resolve() == REPO
-    for name, service in services.items():
-        tag = service["image"].rsplit(":", 1)[-1] if ":" in service["image"] else ""
-        assert tag and tag != "latest", f"{name}: image {service['image']} must carry a version tag"
+
+
+#: The Debian package the native stack runs for each pinned upstream image.
+NATIVE_PACKAGES = {"postgres": "postgresql-15", "redis": "redis-server", "alertmanager": "prometheus-alertmanager",
+                   "postgres_exporter": "prometheus-postgres-exporter",
+                   "redis_exporter": "prometheus-redis-exporter", "prometheus": "prometheus"}
+
+
+@pytest.mark.skipif(shutil.which("dpkg-query") is None, reason="needs dpkg (Debian) to read the native versions")
+def test_pinned_upstream_versions_are_the_native_stacks(services):
+    for name, package in NATIVE_PACKAGES.items():
+        version = subprocess.run(["dpkg-query", "-W", "-f=${Version}", package], capture_output=True, text=True,
+                                 timeout=30).stdout
+        upstream = re.sub(r"^\d+:", "", version).split("-")[0].split("+")[0]
+        tag = PINNED[name].rsplit(":", 1)[1].lstrip("v")
+        assert tag.startswith(upstream), f"{name}: pinned {PINNED[name]}, the native stack runs {package} {version}"
+
+
+def test_grafana_is_only_in_its_profile(services):
+    assert services["grafana"]["profiles"] == ["grafana"]
+    assert all("profiles" not in service for name, service in services.items() if name != "grafana")
 
 
 def test_every_service_has_a_healthcheck_and_dependencies_wait_for_health(services):
@@ -142,15 +168,20 @@ def test_native_config_files_are_the_ones_mounted(services):
     for path in (layout.STACK_DIR / "postgres" / "postgresql.conf", layout.POSTGRES_BOOTSTRAP_SQL,
                  layout.STACK_DIR / "redis" / "redis.conf", layout.POSTGRES_EXPORTER_QUERIES, layout.RULES_DIR,
                  PROMETHEUS_COMPOSE, ALERTMANAGER_COMPOSE):
-        assert path.resolve() in mounted, f"{path} is not mounted"
+        path = path.resolve()
+        assert path in mounted or set(path.parents) & mounted, f"{path} is not mounted"
 
 
 def _command_paths_are_mounted(service: dict) -> None:
-    targets = {t for _, t, _ in _binds(service)}
+    targets = {Path(t) for _, t, _ in _binds(service)}
+    sources = {Path(t): s for s, t, _ in _binds(service)}
     for arg in service.get("command", []):
-        value = arg.split("=", 1)[-1]
-        if value.startswith("/etc/"):
-            assert value in targets, f"{value} is used but not mounted"
+        value = Path(_default(arg).split("=", 1)[-1])
+        if value.parts[:2] == ("/", "etc"):
+            mount = value if value in targets else next((p for p in value.parents if p in targets), None)
+            assert mount is not None, f"{value} is used but not mounted"
+            if mount != value and sources[mount].startswith("./"):  # a file inside a mounted directory
+                assert (COMPOSE_DIR / sources[mount] / value.relative_to(mount)).is_file(), f"{value} does not exist"
 
 
 def test_config_paths_in_commands_are_mounted(services):
