@@ -10,10 +10,12 @@ setup:
 	bash scripts/setup.sh $(SETUP_FLAGS)
 
 # The toolkit's own test suite: unit tests, integration tests against the real native stack and,
-# on a real Docker engine, the compose backend (hence --docker), promtool rule tests.
+# on a real Docker engine, the compose backend (hence --docker), promtool rule tests. Test files run
+# in parallel (a module's tests on one worker, each worker with a session stack of its own).
+TEST_WORKERS ?= 3
 test:
 	bash scripts/setup.sh --docker
-	.venv/bin/python -m pytest tests
+	.venv/bin/python -m pytest tests -n $(TEST_WORKERS) --dist loadfile
 
 # The main job: every documented alert proven end to end, then (for the report's per-alert coverage)
 # every rule proven fireable by synthesis, then the HTML report. Drills run in

@@ -60,7 +60,8 @@ def test_mismatched_join_labels_are_reported(prometheus, write_rules, project, e
     assert [f.level for f in findings] == ["error"] and expected in findings[0].problem
 
 
-def test_cli_finds_the_stack_by_name(prometheus, stack_info, tmp_path, capsys):
+def test_cli_finds_the_stack_by_name(prometheus, lint_stack, tmp_path, capsys):
+    stack_info = lint_stack.info
     names = {r["alert"] for p in layout.shipped_rule_files() for g in yaml.safe_load(p.read_text())["groups"]
              for r in g["rules"]}
     (tmp_path / "docs").mkdir()
