@@ -17,18 +17,19 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from alertdrill.errors import ConfigError
-from alertdrill.settings import SETTINGS, resolve_setting
 
 __all__ = ["ALLOW_REMOTE_ENV", "HOSTS_FILE", "allow_remote", "is_loopback_host", "remote_allowed", "require_local"]
 
 HOSTS_FILE = Path("/etc/hosts")
 
-#: The setting's one environment variable.
-ALLOW_REMOTE_ENV = SETTINGS["allow_remote"].env
+#: The setting's one environment variable (alertdrill.settings, SETTINGS["allow_remote"]; a test checks they agree).
+ALLOW_REMOTE_ENV = "ALERTDRILL_ALLOW_REMOTE"
 
 
 def remote_allowed(environ: Mapping[str, str] | None = None) -> bool:
     """True when the user allowed traffic off this machine (``--allow-remote`` / ALERTDRILL_ALLOW_REMOTE)."""
+    from alertdrill.settings import resolve_setting  # late: the sink in its container has no settings' deps
+
     return bool(resolve_setting("allow_remote", environ=environ))
 
 

@@ -71,3 +71,10 @@ def test_clients_refuse_before_any_request():
 
     with pytest.raises(ConfigError, match=r"Prometheus URL 'http://10\.0\.0\.9:9090' points off this machine"):
         PrometheusClient("http://10.0.0.9:9090")
+
+
+def test_the_policy_names_the_settings_own_variable():
+    from alertdrill.netpolicy import ALLOW_REMOTE_ENV
+    from alertdrill.settings import SETTINGS
+
+    assert SETTINGS["allow_remote"].env == ALLOW_REMOTE_ENV
