@@ -27,6 +27,7 @@ from alertdrill.prove.minimise import minimise
 from alertdrill.prove.promtool import Outcome, Probe, run_batch
 from alertdrill.prove.result import ProofResult, Verdict
 from alertdrill.prove.synthesis import Level, Timeline, Unit, build_units
+from alertdrill.replay.promtest import rule_entry
 
 __all__ = ["BATCH", "DEFAULT_STEP", "Search", "prove_rule", "prove_rules", "rule_doc"]
 
@@ -46,15 +47,8 @@ Assignment = Mapping[str, Level]
 
 def rule_doc(rule: Rule, step: float) -> dict[str, Any]:
     """A rule file holding only ``rule``, as written (production ``for``), evaluated every ``step``."""
-    entry: dict[str, Any] = {"alert": rule.name, "expr": rule.expr}
-    if rule.duration:
-        entry["for"] = format_duration(rule.duration)
-    if rule.keep_firing_for:
-        entry["keep_firing_for"] = format_duration(rule.keep_firing_for)
-    if rule.labels:
-        entry["labels"] = dict(rule.labels)
-    if rule.annotations:
-        entry["annotations"] = dict(rule.annotations)
+    entry = rule_entry(rule.name, rule.expr, duration=rule.duration, keep_firing_for=rule.keep_firing_for,
+                       labels=rule.labels, annotations=rule.annotations)
     return {"groups": [{"name": rule.group or "proof", "interval": format_duration(step), "rules": [entry]}]}
 
 

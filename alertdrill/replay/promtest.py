@@ -114,19 +114,25 @@ def choose_checks(alert: str, instances: Sequence[Firing], *, size: int, quiet_b
 
 def rule_file_doc(rules: Iterable[AlertingRule], *, group: str, interval: float) -> dict[str, Any]:
     """A rule file holding exactly the rules as the live Prometheus evaluated them."""
-    out = []
-    for rule in rules:
-        entry: dict[str, Any] = {"alert": rule.name, "expr": rule.query}
-        if rule.duration:
-            entry["for"] = format_duration(rule.duration)
-        if rule.keep_firing_for:
-            entry["keep_firing_for"] = format_duration(rule.keep_firing_for)
-        if rule.labels:
-            entry["labels"] = dict(rule.labels)
-        if rule.annotations:
-            entry["annotations"] = dict(rule.annotations)
-        out.append(entry)
+    out = [rule_entry(r.name, r.query, duration=r.duration, keep_firing_for=r.keep_firing_for, labels=r.labels,
+                      annotations=r.annotations) for r in rules]
     return {"groups": [{"name": group, "interval": format_duration(interval), "rules": out}]}
+
+
+def rule_entry(name: str, expr: str, *, duration: float = 0.0, keep_firing_for: float = 0.0,
+               labels: Mapping[str, str] | None = None, annotations: Mapping[str, str] | None = None
+               ) -> dict[str, Any]:
+    """One alerting rule as a rule file writes it (empty fields left out)."""
+    entry: dict[str, Any] = {"alert": name, "expr": expr}
+    if duration:
+        entry["for"] = format_duration(duration)
+    if keep_firing_for:
+        entry["keep_firing_for"] = format_duration(keep_firing_for)
+    if labels:
+        entry["labels"] = dict(labels)
+    if annotations:
+        entry["annotations"] = dict(annotations)
+    return entry
 
 
 def promtool_test_doc(*, rule_file: str, grid: Grid, series: Iterable[tuple[Mapping[str, str], Sequence[float | None]]],
