@@ -31,7 +31,8 @@ from alertdrill.results import AlertResult, DrillResult, FaultHold, TimelineRow
 from alertdrill.steps import StepRecorder
 from alertdrill.waiting import poll_until
 
-__all__ = ["LIFETIME_MARGIN", "LIFETIME_SLACK", "Observers", "quiet_timeout", "run_drill", "wait_quiet"]
+__all__ = ["LIFETIME_MARGIN", "LIFETIME_SLACK", "Observers", "fault_lifetime_for", "quiet_timeout", "run_drill",
+           "wait_quiet"]
 
 #: A fault lives at most this many times what the scenario needs it for (see ``_Drill.fault_lifetime``),
 #: plus LIFETIME_SLACK seconds: long enough for a slow machine, short enough to bound a hang.
@@ -129,12 +130,13 @@ class _Drill:
         return out
 
     def fault_lifetime(self) -> float:
-        """How long the fault may live: LIFETIME_MARGIN x (the longest deliver/inhibit deadline or the silent
-        hold, whichever is later) + LIFETIME_SLACK; refused when above the faults' own ceiling."""
+        """How long the fault may live: LIFETIME_MARGIN x (the longest deliver, inhibit or resolve deadline,
+        or the silent hold) + LIFETIME_SLACK; refused when above the faults' own ceiling."""
         needed = max([self.hold_seconds(), *(exp.deadline("inhibit" if c.inhibited_by else "deliver", r.receiver
                                                            if not c.inhibited_by else None).seconds
-                                             for r, c, exp in self.contracts())])
-        lifetime = LIFETIME_MARGIN * needed + LIFETIME_SLACK
+                                             for r, c, exp in self.contracts()),
+                      *(exp.deadline("resolve", r.receiver).seconds for r, _, exp in self.contracts())])
+        lifetime = fault_lifetime_for(needed)
         if lifetime > MAX_MAX_DURATION:
             raise ConfigError(f"scenario {self.scenario.id} needs its fault for {needed:.0f} s (lifetime "
                               f"{lifetime:.0f} s), above the {MAX_MAX_DURATION:.0f} s a fault may last; use a larger "
@@ -409,6 +411,12 @@ def _active_between(prometheus: PrometheusClient, names: tuple[str, ...], start:
 def _fmt(labels: dict[str, str]) -> str:
     keep = {k: v for k, v in labels.items() if k not in ("alertname", "alertstate", "__name__")}
     return format_labels(keep)
+
+
+def fault_lifetime_for(needed: float) -> float:
+    """A fault's lifetime for a scenario whose longest deliver, inhibit or resolve deadline (or silent hold)
+    is ``needed`` seconds: LIFETIME_MARGIN x needed + LIFETIME_SLACK."""
+    return LIFETIME_MARGIN * needed + LIFETIME_SLACK
 
 
 def quiet_timeout(observers: Observers) -> float:
