@@ -13,8 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from alertdrill.results import AlertResult, DrillResult
+if TYPE_CHECKING:  # results.py writes the matrix into summary.json: types only, no import cycle
+    from alertdrill.results import AlertResult, DrillResult
 
 __all__ = ["HIDDEN_LABELS", "Bounds", "MatrixRow", "Timing", "format_text", "matrix_rows", "shown_labels"]
 
