@@ -7,6 +7,7 @@ this test names the metrics whose names, types or label names differ, and how to
 from __future__ import annotations
 
 import pytest
+import requests
 
 from alertdrill.assertions.prometheus import PrometheusClient
 from alertdrill.prove import load_inventory, shipped_inventory_path
@@ -39,8 +40,16 @@ def fresh_stack(worker_id):
 
 
 def test_the_shipped_inventory_is_current(fresh_stack) -> None:
+    from alertdrill.waiting import poll_until
+
     stack_info = fresh_stack.info
     client = PrometheusClient(stack_info.prometheus_url)
+    # Redis' keyspace series (redis_db_*) exist once the app has cached something and the exporter has
+    # scraped it: a stack a user runs has them; a stack this fresh gets them within a few scrapes.
+    requests.get(stack_info.app_url + "/helloworld", timeout=5)
+    scrape = client.config().scrape_interval_for("redis")
+    ok, _ = poll_until(lambda: client.query("redis_db_keys"), timeout=10 * scrape, interval=scrape / 4)
+    assert ok, f"redis_db_keys never appeared within {10 * scrape:g} s (10 scrapes of the redis job)"
     live = native_inventory(client, stack_info.app_url, scrape_interval=client.config().scrape_interval_for("app"))
     shipped = load_inventory(shipped_inventory_path())
     found = differences(live, shipped, jobs=EXPORTER_JOBS, ignore=EVENT_DRIVEN)
