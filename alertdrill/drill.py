@@ -31,8 +31,8 @@ from alertdrill.results import AlertResult, DrillResult, FaultHold, TimelineRow
 from alertdrill.steps import StepRecorder
 from alertdrill.waiting import poll_until
 
-__all__ = ["LIFETIME_MARGIN", "LIFETIME_SLACK", "Observers", "fault_lifetime_for", "quiet_timeout", "run_drill",
-           "wait_quiet"]
+__all__ = ["LIFETIME_MARGIN", "LIFETIME_SLACK", "Observers", "drill_time_bound", "fault_lifetime_for", "quiet_timeout",
+           "run_drill", "wait_quiet"]
 
 #: A fault lives at most this many times what the scenario needs it for (see ``_Drill.fault_lifetime``),
 #: plus LIFETIME_SLACK seconds: long enough for a slow machine, short enough to bound a hang.
@@ -425,6 +425,19 @@ def quiet_timeout(observers: Observers) -> float:
     longest = max((gather_timings(rule, observers.prometheus, observers.alertmanager, {}).resolve(Slack()).seconds
                    for rule in observers.prometheus.rules()), default=0.0)
     return LIFETIME_MARGIN * longest + LIFETIME_SLACK
+
+
+def drill_time_bound(observers: Observers) -> float:
+    """The longest one drill of any rule under test may take: the wait for quiet, the fault's lifetime
+    (LIFETIME_MARGIN x its deliver + resolve deadlines + LIFETIME_SLACK), then resolve and stay resolved
+    for one more fire deadline; sizes the session's load (alertdrill.plugin.load)."""
+    longest = 0.0
+    for rule in observers.prometheus.rules():
+        facts = gather_timings(rule, observers.prometheus, observers.alertmanager, {})
+        slack = Slack()
+        deliver, resolve, fire = facts.deliver(slack).seconds, facts.resolve(slack).seconds, facts.fire(slack).seconds
+        longest = max(longest, fault_lifetime_for(deliver + resolve) + resolve + fire)
+    return quiet_timeout(observers) + longest
 
 
 def wait_quiet(prometheus: PrometheusClient, *, timeout: float) -> None:
