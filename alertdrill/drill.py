@@ -282,6 +282,9 @@ class _Drill:
                         f"inhibit rule does not hold it back from delivery")
 
     def resolve(self) -> None:
+        """Every alert resolves; then each stays resolved for one more fire deadline from its own
+        resolution (the windows of a scenario's alerts overlap: they are watched together)."""
+        resolved_at: list[float] = []
         for res, contract, exp in self.contracts():
             with self.phase("resolve", f"resolve: {contract.title}", contract):
                 if contract.receiver:
@@ -290,11 +293,13 @@ class _Drill:
                     outcome = exp.inactive(since=self.result.reverted_at)
                 res.resolved_after, res.resolve_deadline = self.measure(outcome, res, "resolve",
                                                                         anchor=self.result.reverted_at)
+                resolved_at.append(outcome.at)
             with self.phase("flapping", f"no flapping: {contract.title}", contract):
                 exp.no_flapping()
+        for (res, contract, exp), since in zip(self.contracts(), resolved_at, strict=True):
             quiet = exp.deadline("fire")
             with self.phase("flapping", f"stays resolved: {contract.title} for {quiet.seconds:.1f} s", contract):
-                exp.stays_silent(during=quiet.seconds, since=outcome.at,
+                exp.stays_silent(during=quiet.seconds, since=since,
                                  why="a second firing episode after it resolved (it fired twice)")
             res.status = "passed"
 

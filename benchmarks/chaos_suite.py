@@ -9,6 +9,10 @@ unit test. Exit status 1 if any run failed.
 
     .venv/bin/python benchmarks/chaos_suite.py              # 10 runs
     .venv/bin/python benchmarks/chaos_suite.py --runs 3 -- -k redis
+    .venv/bin/python benchmarks/chaos_suite.py --make       # README's `make chaos`, in a clean clone
+
+With ``--make`` each run is README's main command, ``make chaos`` (the suite, the proofs and the HTML
+report), in one clean clone of this checkout's HEAD made first (its set-up is timed on its own).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -26,21 +31,43 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_once(index: int, report_dir: Path, extra: list[str]) -> tuple[int, float, dict]:
+def run_once(index: int, report_dir: Path, extra: list[str], clone: Path | None = None) -> tuple[int, float, dict]:
+    """One run: pytest's chaos suite here, or ``make chaos`` in ``clone`` (its summary copied out)."""
     out = report_dir / f"run-{index}"
+    out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
+    if clone is None:
+        command, cwd = [sys.executable, "-m", "pytest", "-m", "chaos", "scenarios", "-q", "-p", "no:cacheprovider",
+                        "--report-dir", str(out), *extra], ROOT
+    else:
+        command, cwd = ["make", "chaos"], clone
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-m", "chaos", "scenarios", "-q", "-p", "no:cacheprovider",
-         "--report-dir", str(out), *extra],
-        cwd=ROOT, capture_output=True, text=True, timeout=1800,
+        command, cwd=cwd, capture_output=True, text=True, timeout=1800,
         env={**os.environ, "ALERTDRILL_STACK_NAME": os.environ.get("ALERTDRILL_STACK_NAME", "bench-chaos")},
     )
     wall = time.monotonic() - started
-    (out / "pytest.log").parent.mkdir(parents=True, exist_ok=True)
     (out / "pytest.log").write_text(proc.stdout + proc.stderr)
-    summary_path = out / "summary.json"
+    summary_path = (clone / "reports" if clone is not None else out) / "summary.json"
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else {"results": []}
+    if clone is not None and summary_path.exists():
+        shutil.copy2(summary_path, out / "summary.json")
     return proc.returncode, wall, summary
+
+
+def clean_clone(into: Path) -> Path:
+    """A clean clone of this checkout's HEAD, set up by its own ``make setup`` (timed, printed)."""
+    clone = into / "clone"
+    shutil.rmtree(clone, ignore_errors=True)
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+    started = time.monotonic()
+    subprocess.run(["make", "setup"], cwd=clone, check=True, capture_output=True)
+    print(f"clean clone {clone} (HEAD {_head(clone)}); make setup {time.monotonic() - started:.0f}s", flush=True)
+    return clone
+
+
+def _head(repo: Path) -> str:
+    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True,
+                          text=True).stdout.strip()
 
 
 def print_contract_grid(verdicts: dict[str, dict[int, str]], runs: int) -> None:
@@ -59,16 +86,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--report-dir", type=Path, default=ROOT / "reports" / "bench-chaos")
+    parser.add_argument("--make", action="store_true",
+                        help="run README's `make chaos` in a clean clone instead of pytest here")
     parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments, after --")
     args = parser.parse_args(argv)
+    if args.make and args.pytest_args:
+        parser.error("--make runs `make chaos` as README gives it: no extra pytest arguments")
     timings: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     bounds: dict[str, tuple[float, float]] = {}
     if args.runs < 1:
         parser.error(f"--runs must be at least 1, got {args.runs}")
     walls, failures = [], 0
+    clone = clean_clone(args.report_dir) if args.make else None
     verdicts: dict[str, dict[int, str]] = defaultdict(dict)  # contract -> run -> status
     for index in range(1, args.runs + 1):
-        code, wall, summary = run_once(index, args.report_dir, args.pytest_args)
+        code, wall, summary = run_once(index, args.report_dir, args.pytest_args, clone)
         walls.append(wall)
         for result in summary["results"]:
             for alert in result["alerts"]:
@@ -76,8 +108,10 @@ def main(argv: list[str] | None = None) -> int:
         passed = sum(1 for r in summary["results"] for a in r["alerts"] if a.get("status") == "passed")
         total = sum(len(r["alerts"]) for r in summary["results"])
         failures += code != 0
-        print(f"run {index}: {'PASS' if code == 0 else 'FAIL'} (exit {code}), {wall:.0f}s wall, "
-              f"{passed}/{total} alert contracts passed", flush=True)
+        suite = summary.get("wall_seconds")
+        print(f"run {index}: {'PASS' if code == 0 else 'FAIL'} (exit {code}), {wall:.0f}s wall"
+              + (f" (the suite {suite:.0f}s)" if suite else "")
+              + f", {passed}/{total} alert contracts passed, load average {os.getloadavg()[0]:.1f}", flush=True)
         for result in summary["results"]:
             for alert in result["alerts"]:
                 key = f"{result['scenario']}: {alert['alert']}"

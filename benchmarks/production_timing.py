@@ -52,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     for drill in summary.results:
         print(f"drill {drill.scenario}: {drill.status}, {drill.ended - drill.started:.0f} s from baseline to ledger")
         if drill.fault_hold is not None:
-            print(f"  fault held {drill.fault_hold.held_seconds:.0f} s (needed {drill.fault_hold.required_seconds:.0f} s): {drill.fault_hold.reason}")
+            hold = drill.fault_hold
+            print(f"  fault held {hold.held_seconds:.0f} s (needed {hold.required_seconds:.0f} s): {hold.reason}")
         print(f"  {'alert':<40} {'fire':>8} {'deliver':>8} {'resolve':>8} {'best':>7} {'worst':>7} {'deadline':>9}")
         for alert in drill.alerts:
             def cell(value: float | None) -> str:

@@ -101,8 +101,43 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Baseline tests first (a stable sort keeps everything else in collection order)."""
-    items.sort(key=lambda item: 0 if item.get_closest_marker("baseline") else 1)
+    """Baseline tests first, then the drills longest first (their rules' deadlines, from the rule files):
+    parallel workers then finish together instead of waiting on one long drill picked up last. A
+    stable sort keeps everything else in collection order (every xdist worker sorts alike)."""
+    estimates = _drill_estimates(config, items)
+
+    def key(item: pytest.Item) -> tuple[int, float]:
+        if item.get_closest_marker("baseline"):
+            return (0, 0.0)
+        scenario = getattr(getattr(item, "callspec", None), "params", {}).get("scenario")
+        return (1, -estimates.get(scenario.id, 0.0) if scenario is not None else 0.0)
+
+    items.sort(key=key)
+
+
+def _drill_estimates(config: pytest.Config, items: list[pytest.Item]) -> dict[str, float]:
+    """Scenario id -> seconds its drill waits at the worst case of its rules (deliver + resolve + one
+    more fire deadline, of its longest alert), from the rule files; empty when they cannot be read
+    (reported later)."""
+    if SETTINGS_KEY not in config.stash or not any("scenario" in getattr(i, "fixturenames", ()) for i in items):
+        return {}
+    settings = config.stash[SETTINGS_KEY]
+    if settings.backend == "external":
+        return {}
+    from alertdrill.bounds import session_bounds
+    from alertdrill.stack.layout import shipped_rule_files
+    from alertdrill.stack.rendering import StackTiming
+
+    try:
+        catalogue = session_catalogue(config)
+        bounds = session_bounds(list(settings.rule_files) or shipped_rule_files(),
+                                timing=StackTiming(time_scale=settings.time_scale), overrides=catalogue.rule_overrides)
+    except (AlertdrillError, OSError, ValueError):
+        return {}
+    per_alert: dict[str, float] = {}
+    for rule in bounds.rules:
+        per_alert[rule.alert] = max(per_alert.get(rule.alert, 0.0), rule.drill_seconds + rule.fire.seconds)
+    return {s.id: max((per_alert.get(a.name, 0.0) for a in s.alerts), default=0.0) for s in catalogue.scenarios}
 
 
 @pytest.fixture(scope="session")
