@@ -42,11 +42,13 @@ def test_sigterm_mid_fault_reverts_and_cleans_up(tmp_path):
         injected, _ = poll_until(lambda: journal.is_dir() and any(journal.glob("*.json")), timeout=120,
                                  interval=0.1)
         assert injected, "the scenario never injected its fault"
+        entries = sorted(p.name for p in journal.glob("*.json"))
         session.send_signal(signal.SIGTERM)
         output, _ = session.communicate(timeout=120)
     finally:
         if session.poll() is None:
             session.kill()
-    assert "SIGTERM while fault(s) redis-memory-fill" in output, output[-2000:]
+    assert "SIGTERM while fault(s) redis-memory-fill" in output, (
+        f"exit {session.returncode}; SIGTERM sent when the journal held {entries}:\n{output[-2000:]}")
     assert not run_dir.exists(), "the stack's run directory was left behind"
     assert _stack_processes(run_dir) == []
