@@ -109,7 +109,7 @@ def session_bounds(rule_files: Sequence[Path], *, timing, overrides: Mapping | N
     for path in rule_files:
         doc = load_yaml(path, what="rule file")
         scaled, _ = scale_rule_groups(doc, time_scale=timing.time_scale, min_range=timing.min_range(),
-                                      overrides=overrides)
+                                      overrides=overrides, absent_for_floor=timing.absent_for_floor())
         for group in scaled.get("groups") or []:
             group_eval = _seconds(group["interval"], "group interval") if group.get("interval") else evaluation
             for rule in group.get("rules") or []:

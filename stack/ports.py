@@ -10,11 +10,11 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["LOOPBACK", "PORT_LOCK", "connect_error", "free_ports", "is_local_address", "is_loopback", "port_open",
-           "ports_claimed"]
+__all__ = ["LOOPBACK", "PORT_LOCK", "connect_error", "free_ports", "is_local_address", "is_loopback",
+           "listening_ports", "port_open", "ports_claimed"]
 
-#: Held (flock) from picking free ports until the processes listen on them, so stacks started at the
-#: same moment (parallel test workers, two sessions) never pick the same port.
+#: Held (flock) from picking free ports until the processes listen on them (bound, not yet ready), so
+#: stacks started at the same moment (parallel test workers, two sessions) never pick the same port.
 PORT_LOCK = Path(tempfile.gettempdir()) / "alertdrill-ports.lock"
 
 LOOPBACK = "127.0.0.1"
@@ -84,6 +84,22 @@ def connect_error(host: str, port: int, timeout: float = 1.0) -> str | None:
 def port_open(port: int, host: str = LOOPBACK, timeout: float = 0.5) -> bool:
     """Something listens on ``host:port`` (loopback by default)."""
     return connect_error(host, port, timeout) is None
+
+
+def listening_ports(tables: tuple[str, ...] = ("/proc/net/tcp", "/proc/net/tcp6")) -> set[int]:
+    """Local TCP ports in LISTEN state in this network namespace, read from the kernel's socket tables:
+    no connection is made, so checking a port that is not served yet costs nothing and disturbs nobody."""
+    found: set[int] = set()
+    for table in tables:
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if len(fields) > 3 and fields[3] == "0A":  # TCP_LISTEN
+                found.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return found
 
 
 @contextlib.contextmanager

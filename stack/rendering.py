@@ -26,6 +26,11 @@ __all__ = [
 ]
 
 
+#: Prometheus' discovery manager hands targets to the scrape manager at most every 5 s (a constant in
+#: its code, not a flag): a fresh Prometheus scrapes nothing for up to that long.
+PROMETHEUS_DISCOVERY_TICK = 5.0
+
+
 @dataclass(frozen=True)
 class StackTiming:
     """Timings of a running stack. ``production()`` keeps the shipped values."""
@@ -48,6 +53,17 @@ class StackTiming:
 
         intervals = [parse_duration(self.scrape_interval or "15s"), *(parse_duration(i) for _, i in self.slow_jobs)]
         return self.min_range_scrapes * max(intervals)
+
+    def absent_for_floor(self) -> float:
+        """The shortest ``for`` a scaled rule on ``absent()`` may have: Prometheus' fixed 5 s target
+        discovery tick, then one scrape of the slowest job and one evaluation (0 at production timing,
+        whose rules run as shipped)."""
+        from alertdrill.assertions.durations import parse_duration
+
+        if self.time_scale == 1:
+            return 0.0
+        scrape = max([parse_duration(self.scrape_interval or "15s"), *(parse_duration(i) for _, i in self.slow_jobs)])
+        return PROMETHEUS_DISCOVERY_TICK + scrape + parse_duration(self.evaluation_interval or "15s")
 
     def lookback_delta(self) -> str:
         """Prometheus' --query.lookback-delta (default 5m), scaled like every other duration.
@@ -168,7 +184,7 @@ def render_rules(
         if not isinstance(doc.get("groups"), list):
             raise ConfigError(f"rule file {path} has no 'groups' list; see the Prometheus rule file format")
         scaled, changes = scale_rule_groups(doc, time_scale=timing.time_scale, min_range=min_range,
-                                            overrides=overrides)
+                                            overrides=overrides, absent_for_floor=timing.absent_for_floor())
         diffs.extend(changes)
         target = out_dir / path.name
         if path.name in names:

@@ -112,8 +112,15 @@ def scale_rule_groups(
     time_scale: float,
     min_range: float,
     overrides: Mapping[str, RuleTiming] | None = None,
+    absent_for_floor: float = 0.0,
 ) -> tuple[dict, list[Difference]]:
-    """A scaled copy of a rule file's ``{"groups": [...]}`` and the list of what changed."""
+    """A scaled copy of a rule file's ``{"groups": [...]}`` and the list of what changed.
+
+    ``absent_for_floor``: the shortest scaled ``for`` of a rule on ``absent()``. A freshly started
+    Prometheus evaluates rules before its first scrape (it hands targets to its scrapers on a fixed 5 s
+    tick that no time scale shortens), so such a rule sees its series absent for that long on every
+    start; a shorter ``for`` would page at each start-up, which the shipped ``for`` never does.
+    """
     if time_scale <= 0:
         raise ConfigError(f"time scale must be > 0, got {time_scale!r}; use 1 for production timing")
     overrides = overrides or {}
@@ -126,13 +133,20 @@ def scale_rule_groups(
             factor = timing.time_scale or time_scale
             why = f"time scale {factor:g}" + (" (catalogue override)" if timing.time_scale else "")
             scaler = _Scaler(name, factor, min_range, tuple(timing.duration_thresholds))
+            on_absence = "absent(" in str(rule.get("expr", ""))
             for key in ("for", "keep_firing_for"):
                 if key in rule:
                     shipped = str(rule[key])
-                    tested = scaler.duration(shipped)
+                    # never longer than shipped: a rule meant to fire at once keeps firing at once
+                    floor = min(absent_for_floor, parse_duration(shipped)) if key == "for" and on_absence else 0.0
+                    tested = scaler.duration(shipped, floor=floor) if factor != 1 else shipped
                     if parse_duration(tested) != parse_duration(shipped):
                         rule[key] = tested
-                        differences.append(Difference(name, key, shipped, tested, why))
+                        reason = why
+                        if floor and parse_duration(tested) == floor:
+                            reason += (f"; at least {format_duration(floor)} on absent(): a fresh Prometheus "
+                                       "evaluates before its first scrape (targets come on a fixed 5 s tick)")
+                        differences.append(Difference(name, key, shipped, tested, reason))
             shipped_expr = str(rule["expr"])
             tested_expr = scaler.expr(shipped_expr) if factor != 1 else shipped_expr
             for old, new in timing.substitutions:

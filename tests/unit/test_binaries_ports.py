@@ -6,7 +6,7 @@ import pytest
 
 from alertdrill.errors import BinaryNotFoundError
 from alertdrill.stack.binaries import Binary, resolve
-from alertdrill.stack.ports import free_ports, is_loopback
+from alertdrill.stack.ports import free_ports, is_loopback, listening_ports
 
 
 def test_first_existing_candidate_wins(tmp_path, monkeypatch):
@@ -69,3 +69,14 @@ def test_override_that_is_another_program_is_refused(tmp_path, monkeypatch):
     with pytest.raises(BinaryNotFoundError, match=r"ALERTDRILL_PROMETHEUS_BIN='/bin/sleep' is not prometheus: "
                                                   r"`sleep --version` printed 'sleep \(GNU coreutils\)"):
         resolve("prometheus")
+
+
+def test_listening_ports_sees_a_port_from_listen_until_close():
+    """The port lock is released once every component's port is in LISTEN state: bound is not enough."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        assert port not in listening_ports()  # bound, not listening: another stack could still not take it,
+        sock.listen()                         # but the component is not serving yet
+        assert port in listening_ports()
+    assert port not in listening_ports()

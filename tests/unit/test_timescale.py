@@ -54,3 +54,27 @@ def test_catalogue_override_wins_and_is_labelled():
 def test_nonpositive_time_scale_is_refused():
     with pytest.raises(ConfigError, match="time scale must be > 0"):
         scale_rule_groups(_doc(), time_scale=0, min_range=1)
+
+
+def test_absent_rules_keep_for_above_a_fresh_prometheus_first_scrape():
+    """monitor_target_missing (absent(), for: 5m) would fire at every stack start at time scale 60 (for 5 s)
+    because Prometheus evaluates before its first scrape; its `for` is floored, and the report says why."""
+    doc = {"groups": [{"name": "g", "rules": [
+        {"alert": "Gone", "expr": 'absent(up{job="app"})', "for": "5m"},
+        {"alert": "Plain", "expr": "up == 0", "for": "5m"},
+        {"alert": "AtOnce", "expr": 'absent(up{job="x"})', "for": "2s"},
+    ]}]}
+    scaled, diffs = scale_rule_groups(doc, time_scale=60, min_range=4, absent_for_floor=8)
+    rules = {r["alert"]: r for r in scaled["groups"][0]["rules"]}
+    assert rules["Gone"]["for"] == "8s"
+    assert rules["Plain"]["for"] == "5s"
+    assert rules["AtOnce"]["for"] == "2s"  # the floor never makes a rule slower than shipped
+    gone = next(d for d in diffs if d.alert == "Gone" and d.what == "for")
+    assert "absent()" in gone.why and "5 s tick" in gone.why
+
+
+def test_stack_timing_floor_covers_discovery_scrape_and_evaluation():
+    from alertdrill.stack.rendering import StackTiming
+
+    assert StackTiming(time_scale=60).absent_for_floor() == 5 + 2 + 1  # postgres job scrapes every 2 s
+    assert StackTiming.production().absent_for_floor() == 0
