@@ -21,7 +21,7 @@ test:
 # every rule proven fireable by synthesis, then the HTML report. Drills run in
 # parallel, each worker on a stack of its own (they mostly wait on Prometheus and Alertmanager, so
 # more workers than cores pay off; see docs/benchmarks.md).
-CHAOS_WORKERS ?= 4
+CHAOS_WORKERS ?= 6
 chaos: setup
 	.venv/bin/python -m pytest -m chaos scenarios --backend $(BACKEND) -n $(CHAOS_WORKERS) \
 		--alluredir reports/allure-results \
