@@ -11,11 +11,12 @@ setup:
 
 # The toolkit's own test suite: unit tests, integration tests against the real native stack and,
 # on a real Docker engine, the compose backend (hence --docker), promtool rule tests. Test files run
-# in parallel (a module's tests on one worker, each worker with a session stack of its own).
+# in parallel (a module's tests on one worker, each worker with a session stack of its own); the
+# slowest 20 are listed at the end, where the time of a CI run goes.
 TEST_WORKERS ?= 3
 test:
 	bash scripts/setup.sh --docker
-	.venv/bin/python -m pytest tests -n $(TEST_WORKERS) --dist loadfile
+	.venv/bin/python -m pytest tests -n $(TEST_WORKERS) --dist loadfile --durations=20
 
 # The main job: every documented alert proven end to end, then (for the report's per-alert coverage)
 # every rule proven fireable by synthesis, then the HTML report. Drills run in
