@@ -14,7 +14,7 @@ from alertdrill.settings import RunSettings
 
 from .options import SETTINGS_KEY
 
-__all__ = ["catalogue", "coverage", "observers", "rule_alerts", "session_catalogue"]
+__all__ = ["catalogue", "coverage", "drill_estimates", "observers", "rule_alerts", "session_catalogue"]
 
 CATALOGUE_KEY = pytest.StashKey[Catalogue]()
 #: ``alertdrill prove``'s results for the rules under test, when the session proved them first.
@@ -110,7 +110,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if item.get_closest_marker("baseline"):
             return (0, 0.0)
         scenario = getattr(getattr(item, "callspec", None), "params", {}).get("scenario")
-        return (1, -estimates.get(scenario.id, 0.0) if scenario is not None else 0.0)
+        return (1, -estimates.get(getattr(scenario, "id", None), 0.0))
 
     items.sort(key=key)
 
@@ -134,6 +134,12 @@ def _drill_estimates(config: pytest.Config, items: list[pytest.Item]) -> dict[st
                                 timing=StackTiming(time_scale=settings.time_scale), overrides=catalogue.rule_overrides)
     except (AlertdrillError, OSError, ValueError):
         return {}
+    return drill_estimates(catalogue, bounds)
+
+
+def drill_estimates(catalogue: Catalogue, bounds) -> dict[str, float]:
+    """Scenario id -> the worst-case wait of its longest alert (a SessionBounds' deliver + resolve + one
+    more fire deadline): the key that orders drills longest first."""
     per_alert: dict[str, float] = {}
     for rule in bounds.rules:
         per_alert[rule.alert] = max(per_alert.get(rule.alert, 0.0), rule.drill_seconds + rule.fire.seconds)
