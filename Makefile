@@ -21,8 +21,9 @@ test:
 # The main job: every documented alert proven end to end, then (for the report's per-alert coverage)
 # every rule proven fireable by synthesis, then the HTML report. Drills run in
 # parallel, each worker on a stack of its own (they mostly wait on Prometheus and Alertmanager, so
-# more workers than cores pay off; see docs/benchmarks.md).
-CHAOS_WORKERS ?= 6
+# more workers than cores pay off; see docs/benchmarks.md): 6 native stacks, 4 compose stacks (their
+# containers cost more to start).
+CHAOS_WORKERS ?= $(if $(filter compose,$(BACKEND)),4,6)
 chaos: setup
 	.venv/bin/python -m pytest -m chaos scenarios --backend $(BACKEND) -n $(CHAOS_WORKERS) \
 		--alluredir reports/allure-results \
