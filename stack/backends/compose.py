@@ -3,7 +3,7 @@
 ``docker compose up`` (a subprocess; Compose v2 as the CLI plugin or the standalone binary, see
 stack/engine/compose_cli.py) starts the stack on the given engine (stack/engine/daemon.py), with
 upstream images or the local stand-ins of stack/engine/images.py; everything after that goes through
-the Docker SDK: waiting for the containers' healthchecks, and the service faults (stop, kill, pause,
+the Docker SDK: waiting for the containers to run and serve, and the service faults (stop, kill, pause,
 restart). A fault only ever touches a container that carries this stack's compose project label;
 anything else raises ForeignTargetError before the API is asked to do anything.
 
@@ -203,7 +203,8 @@ class ComposeStack:
         self.stop()
 
     def start(self) -> StackInfo:
-        """`docker compose up`, then wait for every healthcheck and a healthy monitoring pipeline."""
+        """`docker compose up` (with compose.drill.yml), then wait until every service serves (the native
+        readiness probes) and the monitoring pipeline is healthy."""
         began = time.monotonic()
         if not self.compose_file.is_file():
             raise ConfigError(f"compose file {self.compose_file} not found; pass compose_file or "
@@ -296,7 +297,7 @@ class ComposeStack:
         self._api(container.unpause, f"unpause {component}")
 
     def start_component(self, component: str, *, timeout: float = 60.0) -> ContainerProcess:
-        """Start a stopped container (unpause a paused one) and wait for its healthcheck."""
+        """Start a stopped container (unpause a paused one) and wait until it serves."""
         container = self.container(component)
         self._api(container.reload, f"inspect {component}")
         if container.status == "paused":
@@ -307,7 +308,7 @@ class ComposeStack:
         return self.process(component)
 
     def restart_component(self, component: str, *, timeout: float = 60.0) -> ContainerProcess:
-        """Restart the container (stop, then start) and wait for its healthcheck."""
+        """Restart the container (stop, then start) and wait until it serves."""
         container = self.container(component)
         self._api(lambda: container.restart(timeout=STOP_TIMEOUT), f"restart {component}")
         self._wait_serving(self._service_of(container), deadline=time.monotonic() + timeout)
@@ -476,7 +477,7 @@ class ComposeStack:
                         f"{self.project}:\n{tail}")
 
     def _wait_healthy(self, services: Sequence[str], *, deadline: float) -> None:
-        """Poll the containers until each service runs and passes its healthcheck."""
+        """Poll the containers until each service runs and passes its healthcheck, if it has one."""
         last: dict[str, str] = {}
 
         def states() -> str:
