@@ -15,6 +15,7 @@ from typing import Any
 import requests
 import yaml
 
+from alertdrill.assertions.durations import parse_duration
 from alertdrill.errors import ConfigError, FaultInjectError
 from alertdrill.stack.components import SCRAPE_JOBS
 
@@ -88,9 +89,28 @@ class PrometheusDropJob(Fault):
                             timeout=HTTP_TIMEOUT).json()["data"]["result"]
         return len(data)
 
+    def _after_a_scrape(self) -> None:
+        """Return right after a scrape of every target of the job has completed.
+
+        Removing a job cancels a scrape of it that is in flight, and Prometheus 2.42 records that scrape
+        as failed: `up 0`, which (no staleness marker for a removed job) stays visible for the lookback
+        delta, so monitor_service_down pages for a target nothing stopped. A target's ``lastScrape``
+        changes once a scrape has been reported; the reload right then has nearly a whole scrape
+        interval before the next one starts (the drop would otherwise fail a scrape about as often as
+        a scrape lasts per interval: 1-5 % of the drills, more on a busy machine).
+        """
+        first = self._targets()
+        before = {t["scrapeUrl"]: t.get("lastScrape") for t in first}
+        longest = max((parse_duration(t.get("scrapeInterval") or "0s") + parse_duration(t.get("scrapeTimeout") or "0s")
+                       for t in first), default=0.0)
+        poll(lambda: {t["scrapeUrl"]: t.get("lastScrape") for t in self._targets()},
+             accept=lambda now: bool(now) and all(now.get(url) != last for url, last in before.items()),
+             timeout=2 * longest + 1.0, interval=0.02, what=f"a completed scrape of every {self.job} target")
+
     def _inject(self) -> None:
         config = self._load(self.original["config"])
         config["scrape_configs"] = [j for j in config["scrape_configs"] if j.get("job_name") != self.job]
+        self._after_a_scrape()
         self._write_and_reload(yaml.safe_dump(config, sort_keys=False))
         # The targets go first; the stopped scrape loop then marks their series stale.
         poll(lambda: not self._targets() and not self._up_series(), timeout=TARGETS_TIMEOUT, interval=0.2,

@@ -3,7 +3,7 @@
 ``docker compose up`` (a subprocess; Compose v2 as the CLI plugin or the standalone binary, see
 stack/engine/compose_cli.py) starts the stack on the given engine (stack/engine/daemon.py), with
 upstream images or the local stand-ins of stack/engine/images.py; everything after that goes through
-the Docker SDK: waiting for the containers' healthchecks, and the service faults (stop, kill, pause,
+the Docker SDK: waiting for the containers to run and serve, and the service faults (stop, kill, pause,
 restart). A fault only ever touches a container that carries this stack's compose project label;
 anything else raises ForeignTargetError before the API is asked to do anything.
 
@@ -54,6 +54,7 @@ from alertdrill.stack.engine.compose_cli import compose_command
 from alertdrill.stack.engine.daemon import Engine, engine_answers
 from alertdrill.stack.engine.images import ImageSet
 from alertdrill.stack.ports import LOOPBACK, free_ports, ports_claimed
+from alertdrill.stack.readiness import Check
 from alertdrill.stack.rendering import (
     StackTiming,
     load_yaml,
@@ -65,9 +66,8 @@ from alertdrill.stack.state import STATE_FILE, StackInfo, default_home, read_sta
 from alertdrill.stack.timescale import Difference, RuleTiming
 from alertdrill.waiting import poll_until
 
-__all__ = ["COMPOSE_FILE", "CONTAINER_PORTS", "PROJECT_LABEL", "SERVICES", "SERVICE_LABEL", "STARTED_SERVICES",
-           "ComposeStack",
-           "ContainerProcess", "port_variable"]
+__all__ = ["COMPOSE_FILE", "CONTAINER_PORTS", "DRILL_OVERRIDE", "PROJECT_LABEL", "SERVICES", "SERVICE_LABEL",
+           "STARTED_SERVICES", "ComposeStack", "ContainerProcess", "drill_override", "port_variable"]
 
 COMPOSE_FILE = layout.COMPOSE_FILE
 PROJECT_LABEL = "com.docker.compose.project"
@@ -82,6 +82,26 @@ CONTAINER_PORTS = {"postgres": 5432, "redis": 6379, "postgres_link": 5433, "redi
                    "prometheus": 9090, "grafana": 3000}
 STOP_TIMEOUT = 10
 COMPOSE_TIMEOUT = 900.0  # the first `up --build` pulls images and installs the project
+#: The override file the backend adds to docker-compose.yml for its own runs (in the run directory).
+DRILL_OVERRIDE = "compose.drill.yml"
+
+
+def drill_override(compose: Mapping[str, Any]) -> dict[str, Any]:
+    """docker-compose.yml's services without Docker healthchecks, each started once its dependencies started.
+
+    The healthchecks order a user's `docker compose up --wait`; Docker 20.10 runs them every interval for
+    the container's whole life (no start interval before Engine 25), and every run is a `runc exec`: at 2 s
+    that cost a third of a core per idle stack, several cores for a parallel suite, and the drills' 1-2 s
+    scrapes timed out under that load. The backend waits instead with the native backend's readiness
+    probes over the published ports (then for the monitoring pipeline), and only while it starts.
+    """
+    services: dict[str, Any] = {}
+    for name, service in (compose.get("services") or {}).items():
+        entry: dict[str, Any] = {"healthcheck": {"test": ["NONE"]}}
+        if service.get("depends_on"):
+            entry["depends_on"] = {dep: {"condition": "service_started"} for dep in service["depends_on"]}
+        services[name] = entry
+    return {"services": services}
 
 
 def port_variable(service: str) -> str:
@@ -138,6 +158,7 @@ class ComposeStack:
         client: docker.DockerClient | None = None,
         runner: Runner = subprocess.run,
         monitoring_problem: Callable[[str], str | None] = _monitoring_problem,
+        readiness: Callable[[str, Addresses], Check] = readiness_check,
     ) -> None:
         if not name or "/" in name or name.startswith("."):
             raise ConfigError(f"stack name {name!r} must be a plain directory name, e.g. 'default'")
@@ -159,6 +180,7 @@ class ComposeStack:
         self._client = client
         self._run = runner
         self._monitoring_problem = monitoring_problem
+        self._readiness = readiness
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -181,7 +203,8 @@ class ComposeStack:
         self.stop()
 
     def start(self) -> StackInfo:
-        """`docker compose up`, then wait for every healthcheck and a healthy monitoring pipeline."""
+        """`docker compose up` (with compose.drill.yml), then wait until every service serves (the native
+        readiness probes) and the monitoring pipeline is healthy."""
         began = time.monotonic()
         if not self.compose_file.is_file():
             raise ConfigError(f"compose file {self.compose_file} not found; pass compose_file or "
@@ -200,6 +223,8 @@ class ComposeStack:
                 self._compose("up", "-d", *up, "--remove-orphans", timeout=COMPOSE_TIMEOUT, error=StackStartError)
             deadline = time.monotonic() + self.startup_timeout  # after image pulls and builds, which may be slow
             self._wait_healthy(STARTED_SERVICES, deadline=deadline)
+            for service in STARTED_SERVICES:
+                self._wait_serving(service, deadline=deadline)
             self._wait_monitoring(info, deadline=deadline)
         except BaseException as exc:
             try:
@@ -272,7 +297,7 @@ class ComposeStack:
         self._api(container.unpause, f"unpause {component}")
 
     def start_component(self, component: str, *, timeout: float = 60.0) -> ContainerProcess:
-        """Start a stopped container (unpause a paused one) and wait for its healthcheck."""
+        """Start a stopped container (unpause a paused one) and wait until it serves."""
         container = self.container(component)
         self._api(container.reload, f"inspect {component}")
         if container.status == "paused":
@@ -283,7 +308,7 @@ class ComposeStack:
         return self.process(component)
 
     def restart_component(self, component: str, *, timeout: float = 60.0) -> ContainerProcess:
-        """Restart the container (stop, then start) and wait for its healthcheck."""
+        """Restart the container (stop, then start) and wait until it serves."""
         container = self.container(component)
         self._api(lambda: container.restart(timeout=STOP_TIMEOUT), f"restart {component}")
         self._wait_serving(self._service_of(container), deadline=time.monotonic() + timeout)
@@ -398,7 +423,12 @@ class ComposeStack:
             load_yaml(layout.ALERTMANAGER_CONFIG, what="Alertmanager config"),
             sink_url=f"http://sink:{CONTAINER_PORTS['sink']}", timing=self.timing)
         (run / "alertmanager" / "alertmanager.yml").write_text(yaml.safe_dump(am, sort_keys=False))
+        compose = load_yaml(self.compose_file, what="compose file")
+        self._override_file().write_text(yaml.safe_dump(drill_override(compose), sort_keys=False))
         return prom_diffs + am_diffs + rule_diffs
+
+    def _override_file(self) -> Path:
+        return self.run_dir / DRILL_OVERRIDE
 
     def compose_environment(self) -> dict[str, str]:
         """The variables docker-compose.yml reads: project, host ports, rendered configs, fault switch, links."""
@@ -429,7 +459,9 @@ class ComposeStack:
         return folder
 
     def _compose(self, *args: str, timeout: float, error: type[StackError]) -> None:
-        argv = [*compose_command(), "-f", str(self.compose_file), "-p", self.project, *args]
+        override = self._override_file()
+        files = ["-f", str(self.compose_file), *(["-f", str(override)] if override.is_file() else [])]
+        argv = [*compose_command(), *files, "-p", self.project, *args]
         try:
             result = self._run(argv, env={**os.environ, **self.compose_environment()}, capture_output=True,
                                text=True, timeout=timeout, cwd=str(self.compose_file.parent))
@@ -445,7 +477,7 @@ class ComposeStack:
                         f"{self.project}:\n{tail}")
 
     def _wait_healthy(self, services: Sequence[str], *, deadline: float) -> None:
-        """Poll the containers until each service runs and passes its healthcheck."""
+        """Poll the containers until each service runs and passes its healthcheck, if it has one."""
         last: dict[str, str] = {}
 
         def states() -> str:
@@ -491,7 +523,7 @@ class ComposeStack:
         if self.info is None or service not in COMPONENTS or service not in self.info.ports:
             self._wait_healthy([service], deadline=deadline)
             return
-        check = readiness_check(service, Addresses(dict(self.info.ports)))
+        check = self._readiness(service, Addresses(dict(self.info.ports)))
         last: list[str | None] = [None]
 
         def probe() -> str:

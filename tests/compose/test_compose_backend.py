@@ -14,10 +14,18 @@ from fake_docker import FakeContainer, FakeDockerServer, on_call
 
 from alertdrill.errors import ConfigError, FaultInjectError, ForeignTargetError, StackStartError
 from alertdrill.stack.backends.base import Backend, supports_service_faults
-from alertdrill.stack.backends.compose import COMPOSE_FILE, SERVICES, ComposeStack, port_variable
+from alertdrill.stack.backends.compose import (
+    COMPOSE_FILE,
+    DRILL_OVERRIDE,
+    SERVICES,
+    ComposeStack,
+    drill_override,
+    port_variable,
+)
 from alertdrill.stack.components import LINKS, link_control
 from alertdrill.stack.engine.compose_cli import compose_command
 from alertdrill.stack.engine.images import IMAGE_SERVICES, ImageSet, image_variable
+from alertdrill.stack.readiness import Check
 from alertdrill.stack.rendering import StackTiming
 from alertdrill.stack.state import read_state
 
@@ -52,8 +60,13 @@ def _compose_up(fake, **per_service):
     return on_call(fake.engine, hook)
 
 
+def _serving(service: str, addresses) -> Check:
+    """Every service serves at once (the fake engine runs nothing on the published ports)."""
+    return Check(f"{service} serving", lambda: None)
+
+
 def _stack(tmp_path: Path, client, runner, **kwargs) -> ComposeStack:
-    return ComposeStack(name="cdev", home=tmp_path, client=client, runner=runner,
+    return ComposeStack(name="cdev", home=tmp_path, client=client, runner=runner, readiness=_serving,
                         monitoring_problem=lambda url: None, timing=StackTiming(time_scale=60.0), **kwargs)
 
 
@@ -98,6 +111,36 @@ def test_start_runs_compose_with_rendered_configs_and_stop_tears_down(tmp_path, 
     assert fake.engine.posts() == []  # starting and stopping go through compose, not the API
 
 
+def test_drill_runs_have_no_docker_healthchecks_and_start_in_dependency_order(tmp_path, fake, client):
+    """compose.drill.yml: no healthcheck `runc exec` every 2 s for the stack's life, depends_on kept as order."""
+    runner = _compose_up(fake)
+    with _stack(tmp_path, client, runner) as info:
+        argv, _ = runner.calls[0]
+        files = [argv[i + 1] for i, arg in enumerate(argv) if arg == "-f"]
+        assert files == [str(COMPOSE_FILE), str(Path(info.run_dir) / DRILL_OVERRIDE)]
+        override = yaml.safe_load(Path(files[1]).read_text())["services"]
+    shipped = yaml.safe_load(COMPOSE_FILE.read_text())["services"]
+    assert set(override) == set(shipped)
+    for name, service in shipped.items():
+        assert override[name]["healthcheck"] == {"test": ["NONE"]}, name
+        assert override[name].get("depends_on", {}) == {
+            dep: {"condition": "service_started"} for dep in service.get("depends_on", {})}, name
+    assert drill_override({"services": {"a": {"depends_on": {"b": {"condition": "service_healthy"}}}}}) == {
+        "services": {"a": {"healthcheck": {"test": ["NONE"]}, "depends_on": {"b": {"condition": "service_started"}}}}}
+    assert runner.calls[-1][0].count("-f") == 2  # down sees the same project files
+
+
+def test_a_service_that_never_serves_fails_start_with_its_probe(tmp_path, fake, client):
+    def refusing(service: str, addresses) -> Check:
+        return Check(f"{service} accepting", lambda: "connection refused" if service == "redis_link" else None)
+
+    stack = ComposeStack(name="cdev", home=tmp_path, client=client, runner=_compose_up(fake), startup_timeout=1,
+                         readiness=refusing, monitoring_problem=lambda url: None)
+    with pytest.raises(StackStartError, match=r"compose service redis_link: not ready in time .*connection refused"):
+        stack.start()
+    assert not stack.run_dir.exists()
+
+
 def test_unhealthy_service_fails_start_with_its_healthcheck_and_log(tmp_path, fake, client):
     runner = _compose_up(fake, redis={"health": ["unhealthy"], "health_output": "Could not connect to Redis",
                                       "log": "Fatal: Can't open the log file"})
@@ -135,6 +178,7 @@ def test_compose_failure_and_missing_docker_cli(tmp_path, client):
 
 def test_monitoring_must_become_healthy(tmp_path, fake, client):
     stack = ComposeStack(name="cdev", home=tmp_path, client=client, runner=_compose_up(fake), startup_timeout=1,
+                         readiness=_serving,
                          monitoring_problem=lambda url: "targets not up: postgres (connection refused)")
     with pytest.raises(StackStartError, match=r"targets not up: postgres \(connection refused\)"):
         stack.start()

@@ -373,3 +373,12 @@ def test_grafana_mounts_the_provisioning_and_dashboards(services):
     providers = yaml.safe_load((layout.STACK_DIR / "grafana" / "provisioning" / "dashboards" /
                                 "alertdrill.yml").read_text())
     assert {p["options"]["path"] for p in providers["providers"]} == {"/var/lib/grafana/dashboards"}
+
+
+def test_name_resolution_never_leaves_the_machine(services):
+    """Docker's embedded DNS forwards names it does not know (a stopped container's, say) to the host's
+    upstream resolver; every service forwards to its own loopback instead, and ndots:1 has the embedded
+    server answer an unknown service name at once, as a refused connection does natively."""
+    for name, service in services.items():
+        assert service.get("dns") == ["127.0.0.1"], f"{name}: set dns to the container's loopback (x-local-dns)"
+        assert "ndots:1" in service.get("dns_opt", []), f"{name}: dns_opt ndots:1 (x-local-dns)"

@@ -12,22 +12,28 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
 import redis
 import requests
+import yaml
 
+from alertdrill.assertions.durations import parse_duration
 from alertdrill.chaos import build_fault
 from alertdrill.chaos.journal import Journal
 from alertdrill.stack import layout
 from alertdrill.stack.backends.compose import PROJECT_LABEL, STARTED_SERVICES, ComposeStack
 from alertdrill.stack.backends.native import _monitoring_problem
+from alertdrill.stack.components import Addresses, readiness_check
 from alertdrill.stack.engine.daemon import (
     Engine,
     PrivateEngine,
@@ -143,16 +149,19 @@ def compose_stack(engine, images, tmp_path):
 
 
 def _assert_healthy_on_loopback(stack: ComposeStack, engine: Engine) -> None:
-    """Every target up, every container healthy, every port published on 127.0.0.1 only, no Grafana."""
+    """Every target up, every service serving (the native readiness probes) with no Docker healthcheck left
+    running (compose.drill.yml), every port published on 127.0.0.1 only, no Grafana."""
     assert _monitoring_problem(stack.info.prometheus_url) is None
     client = engine.client()
     try:
         containers = client.containers.list(filters={"label": f"{PROJECT_LABEL}={stack.project}"})
     finally:
         client.close()
+    addresses = Addresses(dict(stack.info.ports))
     for container in containers:
-        health = container.attrs["State"].get("Health", {}).get("Status")
-        assert health == "healthy", (container.name, health)
+        assert container.attrs["State"].get("Health") is None, container.name  # no `runc exec` every 2 s
+        service = container.labels["com.docker.compose.service"]
+        assert readiness_check(service, addresses).probe() is None, service
         for bindings in (container.attrs["HostConfig"].get("PortBindings") or {}).values():
             assert {b["HostIp"] for b in bindings} == {"127.0.0.1"}, (container.name, bindings)
     assert {c.labels["com.docker.compose.service"] for c in containers} == set(STARTED_SERVICES)
@@ -177,9 +186,52 @@ def _service_control_acts_on_the_real_containers(stack: ComposeStack) -> None:
         assert slow.wait_until_proven(timeout=20).facts["through_link_seconds"] >= 0.25
 
 
+def _scrape_timeout(stack: ComposeStack, job: str) -> float:
+    """The job's scrape timeout in the Prometheus config the stack's container runs."""
+    config = yaml.safe_load((Path(stack.info.run_dir) / "prometheus" / "prometheus.yml").read_text())
+    (found,) = [j for j in config["scrape_configs"] if j["job_name"] == job]
+    return parse_duration(found.get("scrape_timeout") or config["global"].get("scrape_timeout", "10s"))
+
+
+#: Run in a container: resolve argv[1], print the getaddrinfo error code (0: resolved) and the seconds it took.
+_LOOKUP = textwrap.dedent("""
+    import socket, sys, time
+    began, code = time.monotonic(), 0
+    try:
+        socket.getaddrinfo(sys.argv[1], 5432)
+    except socket.gaierror as exc:
+        code = exc.errno
+    print(code, round(time.monotonic() - began, 3))
+""")
+
+
+def _stopped_postgres_reads_as_down_within_the_scrape(stack: ComposeStack) -> None:
+    """With Postgres' container stopped, its name no longer resolves: the exporter must answer pg_up 0
+    within the postgres job's scrape timeout, as natively (a refused connection), not wait on a DNS
+    query forwarded off this machine, which turned the scrape itself into a failure (up 0)."""
+    timeout = _scrape_timeout(stack, "postgres")
+    stack.stop_component("postgres")
+    try:
+        began = time.monotonic()
+        metrics = requests.get(Addresses(dict(stack.info.ports)).url("postgres_exporter") + "/metrics",
+                               timeout=timeout + 5).text
+        took = time.monotonic() - began
+        assert re.search(r"^pg_up 0(\.0)?$", metrics, flags=re.M), metrics[-2000:]
+        assert took < timeout, f"postgres_exporter took {took:.2f} s to say pg_up 0 (scrape timeout {timeout:g} s)"
+        # The stopped service's name fails at once, answered by Docker's embedded server itself (an empty
+        # answer: EAI_NODATA), not forwarded to the host's upstream resolver (NXDOMAIN: EAI_NONAME).
+        lookup = stack.container("app").exec_run(["python", "-c", _LOOKUP, "postgres"])
+        code, took = lookup.output.decode().split()
+        assert int(code) == socket.EAI_NODATA, lookup.output
+        assert float(took) < 1.0, lookup.output
+    finally:
+        stack.start_component("postgres", timeout=60)
+
+
 def test_sigkill_mid_fault_is_reverted_by_the_next_run(compose_stack, engine, tmp_path):
     _assert_healthy_on_loopback(compose_stack, engine)
     _service_control_acts_on_the_real_containers(compose_stack)
+    _stopped_postgres_reads_as_down_within_the_scrape(compose_stack)
     info = compose_stack.info
     run_dir = Path(info.run_dir)
     env = _env(engine, Path(info.run_dir).parent, "dockerkill")
