@@ -29,7 +29,7 @@ from alertdrill.stack.app.settings import Settings
 wsgi_app = "alertdrill.stack.app.wsgi:app"
 worker_class = "gthread"
 workers = 2
-threads = 4
+threads = 8  # more in all than the steady load's users: see stack/components.py APP_THREADS
 preload_app = False
 timeout = 30
 graceful_timeout = 10
