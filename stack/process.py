@@ -21,6 +21,7 @@ from alertdrill.waiting import poll_until
 __all__ = [
     "ProcessSpec",
     "RunningProcess",
+    "child_pids",
     "group_states",
     "log_tail",
     "process_start_ticks",
@@ -232,6 +233,11 @@ def tree_states(pid: int) -> dict[int, str]:
     """
     table = _process_table()
     return {p: table[p][2] for p in sorted(_tree_members(table, pid))}
+
+
+def child_pids(pid: int) -> list[int]:
+    """The live direct children of ``pid`` (e.g. an xdist controller's workers)."""
+    return sorted(p for p, (ppid, _, state, _) in _process_table().items() if ppid == pid and state not in ("Z", "X"))
 
 
 def group_states(pgid: int) -> dict[int, str]:

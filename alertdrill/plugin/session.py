@@ -3,7 +3,10 @@ stack and the load stop), and at the end the summary matrix is printed and ``sum
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
+import sys
 import time
 
 import pytest
@@ -29,10 +32,50 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     # faults in and the stack running.
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _terminate)
+    config = session.config
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
+        _CONTROLLER.append(config)
+
+
+#: The xdist controller's config, when this process is one: its workers hold the stacks and faults.
+_CONTROLLER: list[pytest.Config] = []
 
 
 def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM: end like Ctrl-C. A further SIGTERM does not interrupt the shutdown this one started (a
+    CI runner may signal the whole process group, and the controller forwards it too); SIGKILL does."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if _CONTROLLER:
+        _stop_workers(_CONTROLLER[0], signum)
     raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _stop_workers(config: pytest.Config, signum: int) -> None:
+    """Forward the signal to the xdist workers and wait until their stacks are gone.
+
+    A signal to the controller alone never reached them: xdist's teardown gave each worker 10 s
+    (execnet interrupts it after 5 s and xdist kills it after 10), too little to revert a fault and
+    stop a stack, which were left running. Each worker now starts its own orderly shutdown at once.
+    Bounded by the native backend's stop timeout for every component, plus one for the faults.
+    """
+    from alertdrill.stack.backends.native import STOP_TIMEOUT
+    from alertdrill.stack.components import COMPONENTS
+    from alertdrill.stack.process import child_pids
+    from alertdrill.waiting import poll_until
+
+    workers = child_pids(os.getpid())
+    for pid in workers:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signum)
+    from alertdrill.stack.state import default_home
+
+    settings = config.stash[SETTINGS_KEY]
+    home = settings.home or default_home()
+    prefix = f"{settings.stack_name}-gw"
+    print(f"alertdrill: signal {signum}: stopping {len(workers)} worker(s); waiting for their stacks to stop",
+          file=sys.stderr, flush=True)
+    poll_until(lambda: not any(p.is_dir() for p in home.glob(f"{prefix}*") if not p.name.endswith(".failed-logs")),
+               timeout=STOP_TIMEOUT * (len(COMPONENTS) + 1), interval=0.2)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
