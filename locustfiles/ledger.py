@@ -144,7 +144,8 @@ class WriteFloor:
     def of(cls, *, users: int, writes_per_user_second: float, healthy_seconds: float) -> WriteFloor:
         required = math.floor(MIN_WRITE_SHARE * users * writes_per_user_second * healthy_seconds)
         return cls(max(1, required), f"{MIN_WRITE_SHARE:g} x {users} users x {writes_per_user_second:.3f} writes/s "
-                                     f"per user x {healthy_seconds:.1f} s outside the fault window = {required}")
+                                     f"per user x {healthy_seconds:.1f} s healthy (before the fault, after its "
+                                     f"alerts resolved) = {required}")
 
     def check(self, acknowledged: int, where: str) -> None:
         """LostWritesError-free, but an ExpectationError when the window holds too few acknowledged writes:

@@ -45,8 +45,8 @@ def drill_results(pytestconfig: pytest.Config) -> list[DrillResult]:
 
 def check_no_write_lost(load, stack_info, result: DrillResult) -> None:
     """The drill's window holds at least the acknowledged writes the load's configured rate implies
-    (outside the fault window, where writes must succeed), and every acknowledged write is in Postgres;
-    the client's view of the fault window is kept for the report."""
+    (before the fault and after its alerts resolved, where writes must succeed), and every acknowledged
+    write is in Postgres; the client's view of the fault window is kept for the report."""
     import time
 
     from alertdrill.locustfiles.ledger import WriteFloor, check_ledger, read_ledger
@@ -58,13 +58,24 @@ def check_no_write_lost(load, stack_info, result: DrillResult) -> None:
     acks = read_ledger(load.artifacts.ledger)
     mix = load.options.profile_spec.mix
     if mix is not None and load.options.profile_spec.writes:
-        fault_seconds = (result.reverted_at or end) - (result.injected_at or end)
         floor = WriteFloor.of(users=load.options.users, writes_per_user_second=mix.writes_per_user_second(),
-                              healthy_seconds=max(0.0, end - result.started - fault_seconds))
+                              healthy_seconds=healthy_seconds(result, end))
         floor.check(sum(1 for a in acks if result.started <= a.at <= end), "in the drill")
     report = check_ledger(acks, stack_info.postgres_dsn)
     result.ledger = report.to_dict()
     report.raise_for_loss()
+
+
+def healthy_seconds(result: DrillResult, end: float) -> float:
+    """Seconds of the drill in which writes must succeed: before the injection, and from the moment every
+    alert had resolved (the stack serves again) to ``end``. Between the revert and the resolution a
+    dependency is still coming back (the app's pool reconnects with backoff after Postgres restarts),
+    so that time is not counted: it made the floor fail a healthy postgres-down drill."""
+    if result.injected_at is None or result.reverted_at is None:
+        return max(0.0, end - result.started)
+    resolved = max([a.resolved_after for a in result.alerts if a.resolved_after is not None] or [0.0])
+    back = min(end, result.reverted_at + resolved)
+    return max(0.0, result.injected_at - result.started) + max(0.0, end - back)
 
 
 def _unfireable(scenario: Scenario, blocked, observers: Observers, stack_info) -> DrillResult:

@@ -21,7 +21,8 @@ def test_the_floor_follows_the_configured_rate():
     assert rate == pytest.approx(2 / 13 / 1.0)
     floor = WriteFloor.of(users=10, writes_per_user_second=rate, healthy_seconds=20.0)
     assert floor.required == int(MIN_WRITE_SHARE * 10 * rate * 20.0)
-    assert "10 users" in floor.formula and "20.0 s outside the fault window" in floor.formula
+    assert "10 users" in floor.formula
+    assert "20.0 s healthy (before the fault, after its alerts resolved)" in floor.formula
     floor.check(floor.required, "in the drill")
     with pytest.raises(ExpectationError, match=r"only 0 acknowledged writes in the drill, at least \d+ expected"):
         floor.check(0, "in the drill")
@@ -49,3 +50,18 @@ def test_a_drill_without_acknowledged_writes_fails_the_ledger(tmp_path: Path):
     with pytest.raises(ExpectationError, match=r"ledger: only 0 acknowledged writes in the drill"):
         check_no_write_lost(_StoppedLoad(tmp_path), info, result)
     assert json.loads(json.dumps(result.load_during_fault)) == {"start": 1005.0, "end": 1010.0}
+
+
+def test_healthy_seconds_leave_out_the_fault_and_the_recovery_until_resolved():
+    """postgres-down: after the revert the app's pool reconnects with backoff; writes are owed again only
+    once every alert has resolved."""
+    from alertdrill.plugin.drill import healthy_seconds
+    from alertdrill.results import AlertResult
+
+    result = DrillResult(scenario="s", component="c", fault="f", params={}, started=100.0,
+                         alerts=[AlertResult("A", {}, None, resolved_after=3.0),
+                                 AlertResult("B", {}, None, resolved_after=1.0)])
+    result.injected_at, result.reverted_at = 102.0, 110.0
+    assert healthy_seconds(result, end=120.0) == pytest.approx(2.0 + (120.0 - 113.0))
+    result.injected_at = result.reverted_at = None  # never injected: the whole drill is healthy
+    assert healthy_seconds(result, end=120.0) == pytest.approx(20.0)
