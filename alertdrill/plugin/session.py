@@ -72,8 +72,9 @@ def _stop_workers(config: pytest.Config, signum: int) -> None:
     settings = config.stash[SETTINGS_KEY]
     home = settings.home or default_home()
     prefix = f"{settings.stack_name}-gw"
-    print(f"alertdrill: signal {signum}: stopping {len(workers)} worker(s); waiting for their stacks to stop",
-          file=sys.stderr, flush=True)
+    with contextlib.suppress(OSError):  # the reader of stderr may be gone too (a cancelled CI job, a killed pipe)
+        print(f"alertdrill: signal {signum}: stopping {len(workers)} worker(s); waiting for their stacks to stop",
+              file=sys.stderr, flush=True)
     poll_until(lambda: not any(p.is_dir() for p in home.glob(f"{prefix}*") if not p.name.endswith(".failed-logs")),
                timeout=STOP_TIMEOUT * (len(COMPONENTS) + 1), interval=0.2)
 
