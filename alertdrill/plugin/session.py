@@ -61,14 +61,13 @@ def _stop_workers(config: pytest.Config, signum: int) -> None:
     from alertdrill.stack.backends.native import STOP_TIMEOUT
     from alertdrill.stack.components import COMPONENTS
     from alertdrill.stack.process import child_pids
+    from alertdrill.stack.state import default_home
     from alertdrill.waiting import poll_until
 
     workers = child_pids(os.getpid())
     for pid in workers:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signum)
-    from alertdrill.stack.state import default_home
-
     settings = config.stash[SETTINGS_KEY]
     home = settings.home or default_home()
     prefix = f"{settings.stack_name}-gw"
