@@ -32,11 +32,8 @@ def fresh_stack(worker_id):
     from alertdrill.stack.backends.native import NativeStack
 
     stack = NativeStack(name=f"inventory-{worker_id}")
-    stack.start()
-    try:
+    with stack:  # started, and stopped however the tests end
         yield stack
-    finally:
-        stack.stop()
 
 
 def test_the_shipped_inventory_is_current(fresh_stack) -> None:

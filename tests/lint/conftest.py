@@ -26,11 +26,8 @@ def lint_stack(worker_id):
     from alertdrill.stack.backends.native import NativeStack
 
     stack = NativeStack(name=f"lint-{worker_id}")
-    stack.start()
-    try:
+    with stack:  # started, and stopped however the tests end
         yield stack
-    finally:
-        stack.stop()
 
 
 @pytest.fixture(scope="session")
