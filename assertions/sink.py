@@ -206,6 +206,11 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     store: NotificationStore
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A sender that hung up before the answer (a timed-out poll) is not an error worth a traceback."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
 
 class _Server6(_Server):
     address_family = socket.AF_INET6

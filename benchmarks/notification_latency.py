@@ -19,7 +19,6 @@ import argparse
 import contextlib
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -37,6 +36,7 @@ from alertdrill.assertions.notifications import SinkClient
 from alertdrill.assertions.prometheus import PrometheusClient
 from alertdrill.assertions.timeline import Timeline
 from alertdrill.errors import ObservationError
+from alertdrill.stack.ports import free_ports
 
 PROMETHEUS, ALERTMANAGER = "/usr/bin/prometheus", "/usr/bin/prometheus-alertmanager"
 
@@ -64,12 +64,6 @@ receivers:
 """
 FLUSH = re.compile(r'^ts=(\S+) .*msg=flushing alerts=\[BenchSwitch\[[0-9a-f]+\]\[active\]\]')
 GROUP_N = re.compile(r'n=\\"(\d+)\\"')
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for(what: str, check: Callable[[], bool], timeout: float = 30.0) -> None:
@@ -147,7 +141,8 @@ def main() -> int:
     registry = CollectorRegistry()
     gauge = Gauge("alertdrill_bench_switch", "benchmark switch", ["n"], registry=registry)
     server, thread = start_http_server(0, addr="127.0.0.1", registry=registry)
-    ports = {"prom": free_port(), "am": free_port(), "sink": free_port(), "gauge": server.server_address[1]}
+    prom_port, am_port, sink_port = free_ports(3)
+    ports = {"prom": prom_port, "am": am_port, "sink": sink_port, "gauge": server.server_address[1]}
     prom = PrometheusClient(f"http://127.0.0.1:{ports['prom']}")
     am = AlertmanagerClient(f"http://127.0.0.1:{ports['am']}")
     sink = SinkClient(f"http://127.0.0.1:{ports['sink']}")

@@ -1,40 +1,128 @@
-"""Free loopback ports, picked by the kernel so that a busy port is never chosen."""
+"""Free loopback ports that nobody else is handed: outside the kernel's ephemeral range, leased per process.
+
+Two ways a picked port used to be lost before its component bound it (or while a fault had stopped the
+component): the kernel gave it to an outgoing connection as its source port, or another stack picked it
+too. Ports are therefore taken below ``ip_local_port_range`` (the kernel never hands those out on its own)
+and recorded in a machine-wide lease file while the process that picked them lives.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
 import ipaddress
+import json
+import os
+import random
 import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["LOOPBACK", "PORT_LOCK", "connect_error", "free_ports", "is_local_address", "is_loopback",
-           "listening_ports", "port_open", "ports_claimed"]
+__all__ = ["LOOPBACK", "PORT_LEASES", "connect_error", "free_ports", "is_local_address", "is_loopback",
+           "listening_ports", "port_open"]
 
-#: Held (flock) from picking free ports until the processes listen on them (bound, not yet ready), so
-#: stacks started at the same moment (parallel test workers, two sessions) never pick the same port.
-PORT_LOCK = Path(tempfile.gettempdir()) / "alertdrill-ports.lock"
+#: Ports handed out and the process each is leased to (JSON lines, pruned of dead processes at each
+#: pick), under flock: stacks, Locust masters and tests started at the same moment never share a port.
+PORT_LEASES = Path(tempfile.gettempdir()) / "alertdrill-ports.leases"
 
 LOOPBACK = "127.0.0.1"
 
+#: Lowest port picked; below the ephemeral range the pick is random in [PORT_FLOOR, range start).
+PORT_FLOOR = 15000
+#: Random candidates tried per port before the pick falls back to a kernel-chosen ephemeral port.
+PICK_ATTEMPTS = 200
+EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
 
-def free_ports(count: int, host: str = LOOPBACK) -> list[int]:
-    """``count`` distinct ports that are free on ``host`` (127.0.0.1 by default) right now.
 
-    All sockets stay open until every port is chosen, so the kernel cannot hand out one port twice.
-    """
-    sockets = []
-    try:
+def free_ports(count: int, host: str = LOOPBACK, *, leases: Path | None = None) -> list[int]:
+    """``count`` distinct ports that are free on ``host`` (127.0.0.1 by default) and leased to this
+    process until it exits: no other alertdrill process is handed them, and being outside the ephemeral
+    range, no outgoing connection takes them either (a stopped Redis gets its port back)."""
+    with _leases_locked(leases or PORT_LEASES) as held:
+        taken = {lease["port"] for lease in held} | listening_ports()
+        picked: list[int] = []
         for _ in range(count):
-            sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-            sock.bind((host, 0))
-            sockets.append(sock)
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
+            port = _pick(host, taken)
+            taken.add(port)
+            picked.append(port)
+        held.extend({"port": port, "pid": os.getpid(), "started": _start_time(os.getpid())} for port in picked)
+        return picked
+
+
+def _pick(host: str, taken: set[int]) -> int:
+    """A port below the ephemeral range that binds on ``host`` now; the kernel's choice if none does."""
+    low = _ephemeral_start()
+    if low - PORT_FLOOR >= 1000:
+        for _ in range(PICK_ATTEMPTS):
+            port = random.randrange(PORT_FLOOR, low)
+            if port not in taken and _binds(host, port):
+                return port
+    for _ in range(PICK_ATTEMPTS):  # a machine whose ephemeral range starts low: the kernel's choice
+        port = _bind_any(host)
+        if port not in taken:
+            return port
+    raise OSError(f"no free port on {host} after {2 * PICK_ATTEMPTS} attempts ({len(taken)} leased or listening)")
+
+
+def _ephemeral_start() -> int:
+    try:
+        return int(EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
+
+
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def _binds(host: str, port: int) -> bool:
+    with socket.socket(_family(host), socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
+def _bind_any(host: str) -> int:
+    with socket.socket(_family(host), socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def _start_time(pid: int) -> str | None:
+    """The process' start time in clock ticks since boot (field 22 of /proc/PID/stat): a lease names a
+    process, not a pid that may be reused."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+@contextlib.contextmanager
+def _leases_locked(path: Path) -> Iterator[list[dict]]:
+    """The live leases, under an exclusive flock held for the pick only (milliseconds); what the caller
+    leaves in the list is written back."""
+    with open(path, "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            handle.seek(0)
+            held = []
+            for line in handle.read().splitlines():
+                with contextlib.suppress(ValueError, KeyError, TypeError):
+                    lease = json.loads(line)
+                    alive = lease["started"] is not None and _start_time(int(lease["pid"])) == lease["started"]
+                    if alive:
+                        held.append({"port": int(lease["port"]), "pid": int(lease["pid"]), "started": lease["started"]})
+            yield held
+            handle.seek(0)
+            handle.truncate()
+            handle.write("".join(json.dumps(lease) + "\n" for lease in held))
+            handle.flush()
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def is_loopback(host: str) -> bool:
@@ -68,9 +156,9 @@ def is_local_address(host: str) -> bool:
 def connect_error(host: str, port: int, timeout: float = 1.0) -> str | None:
     """None when something listens on ``host:port``; else why a TCP connect failed.
 
-    The stack's ports come from the ephemeral range, so a connect to a dead port can be given that
-    very port as its source and "succeed" by connecting to itself (TCP simultaneous open); that is
-    not a listener, and is reported as such.
+    A connect to a dead port in the ephemeral range can be given that very port as its source and
+    "succeed" by connecting to itself (TCP simultaneous open); that is not a listener, and is reported
+    as such.
     """
     try:
         with socket.create_connection((host, port), timeout=timeout) as sock:
@@ -100,14 +188,3 @@ def listening_ports(tables: tuple[str, ...] = ("/proc/net/tcp", "/proc/net/tcp6"
             if len(fields) > 3 and fields[3] == "0A":  # TCP_LISTEN
                 found.add(int(fields[1].rsplit(":", 1)[1], 16))
     return found
-
-
-@contextlib.contextmanager
-def ports_claimed(lock: Path = PORT_LOCK) -> Iterator[None]:
-    """Hold the machine-wide port lock: pick ports with :func:`free_ports` and bind them inside."""
-    with open(lock, "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -53,7 +53,7 @@ from alertdrill.stack.components import (
 from alertdrill.stack.engine.compose_cli import compose_command
 from alertdrill.stack.engine.daemon import Engine, engine_answers
 from alertdrill.stack.engine.images import ImageSet
-from alertdrill.stack.ports import LOOPBACK, free_ports, ports_claimed
+from alertdrill.stack.ports import LOOPBACK, free_ports
 from alertdrill.stack.readiness import Check
 from alertdrill.stack.rendering import (
     StackTiming,
@@ -215,12 +215,11 @@ class ComposeStack:
                                   "set DOCKER_HOST")
         self._claim_run_dir()
         try:
-            with ports_claimed():  # until the containers publish the ports picked for them
-                info = self._prepare()
-                write_state(info)
-                # Stand-ins are local images: nothing to build, and never a pull.
-                up = ("--no-build", "--pull", "never") if self.images is not None else ("--build",)
-                self._compose("up", "-d", *up, "--remove-orphans", timeout=COMPOSE_TIMEOUT, error=StackStartError)
+            info = self._prepare()  # the published ports are leased to this process (stack.ports)
+            write_state(info)
+            # Stand-ins are local images: nothing to build, and never a pull.
+            up = ("--no-build", "--pull", "never") if self.images is not None else ("--build",)
+            self._compose("up", "-d", *up, "--remove-orphans", timeout=COMPOSE_TIMEOUT, error=StackStartError)
             deadline = time.monotonic() + self.startup_timeout  # after image pulls and builds, which may be slow
             self._wait_healthy(STARTED_SERVICES, deadline=deadline)
             for service in STARTED_SERVICES:

@@ -35,7 +35,7 @@ from alertdrill.stack.components import (
     specs,
 )
 from alertdrill.stack.pgdata import prepare_data_dir
-from alertdrill.stack.ports import free_ports, listening_ports, ports_claimed
+from alertdrill.stack.ports import free_ports
 from alertdrill.stack.process import RunningProcess, log_tail, spawn
 from alertdrill.stack.rendering import (
     StackTiming,
@@ -113,9 +113,8 @@ class NativeStack:
         self.check_config()
         self._claim_run_dir()
         try:
-            self._initdb()  # no port involved: outside the machine-wide port lock
-            with ports_claimed():  # until every component listens on the ports it was given
-                info, addr = self._start_components(deadline=began + self.startup_timeout)
+            self._initdb()
+            info, addr = self._start_components()
             self._wait_ready(list(COMPONENTS), addr, deadline=began + self.startup_timeout)
             self._wait_monitoring_healthy(info, deadline=began + self.startup_timeout)
         except BaseException as exc:
@@ -261,9 +260,9 @@ class NativeStack:
         self.run_dir.mkdir()
         os.chmod(self.run_dir, 0o755)
 
-    def _start_components(self, *, deadline: float) -> tuple[StackInfo, Addresses]:
-        """Pick ports, render the configs, spawn every component; return once each listens on its port
-        (or has exited: :meth:`_wait_ready` says why), so the port lock is held for about a second."""
+    def _start_components(self) -> tuple[StackInfo, Addresses]:
+        """Pick ports (leased to this process: stack.ports), render the configs, spawn every component;
+        :meth:`_wait_ready` then waits until each serves."""
         run = self.run_dir
         addr = Addresses(dict(zip(_PORT_KEYS, free_ports(len(_PORT_KEYS)), strict=True)))
         for sub in ("logs", "redis", "sink", "alertmanager/data", "prometheus/data", "app", "faults", "links"):
@@ -304,10 +303,6 @@ class NativeStack:
             if name not in info.processes:
                 info.processes[name] = spawn(process_specs[name])
                 write_state(info)
-        ports = {name: addr.ports[name] for name in _PORT_KEYS}
-        poll_until(lambda: all(port in listening_ports() or not info.processes[name].is_alive()
-                               for name, port in ports.items()),
-                   timeout=max(0.0, deadline - time.monotonic()), interval=0.05)
         return info, addr
 
     def _render_configs(self, addr: Addresses) -> list[Difference]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable
 from typing import TypeVar
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from tenacity import RetryError, Retrying, retry_if_exception_type, retry_if_result, stop_after_delay, wait_fixed
+
+from alertdrill.stack.ports import free_ports
 
 POLL_INTERVAL_S = 0.05
 
@@ -34,10 +35,10 @@ def wait_for(probe: Callable[[], T], timeout: float, what: str) -> T:
 
 
 def free_port() -> int:
-    """A currently free loopback TCP port."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A free loopback TCP port, leased to this test process (stack.ports): no parallel worker and no
+    outgoing connection takes it between the pick and the server binding it, or while a test has the
+    server stopped."""
+    return free_ports(1)[0]
 
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -28,6 +27,7 @@ from alertdrill.assertions.alertmanager import AlertmanagerClient
 from alertdrill.assertions.notifications import SinkClient
 from alertdrill.assertions.prometheus import PrometheusClient
 from alertdrill.errors import ObservationError
+from alertdrill.stack.ports import free_ports
 
 PROMETHEUS = os.environ.get("ALERTDRILL_PROMETHEUS", "/usr/bin/prometheus")
 ALERTMANAGER = os.environ.get("ALERTDRILL_ALERTMANAGER", "/usr/bin/prometheus-alertmanager")
@@ -95,13 +95,6 @@ receivers:
 """
 
 
-def free_port() -> int:
-    """A port the kernel just handed out on 127.0.0.1 (closed again for the child to bind)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def wait_until(what: str, check: Callable[[], bool], timeout: float, log: Path | None = None) -> None:
     """Poll ``check`` on a monotonic clock; fail with what was awaited and the log's tail."""
     deadline = time.monotonic() + timeout
@@ -155,7 +148,7 @@ def observation_stack(workdir: Path, rules: str, registry: CollectorRegistry,
     for binary in (PROMETHEUS, ALERTMANAGER):
         if not shutil.which(binary):
             pytest.skip(f"{binary} not installed (Debian packages prometheus, prometheus-alertmanager)")
-    prom_port, am_port, sink_port = free_port(), free_port(), free_port()
+    prom_port, am_port, sink_port = free_ports(3)
     server, thread = start_http_server(0, addr="127.0.0.1", registry=registry)
     switch_port = server.server_address[1]
     receivers = "\n".join(
@@ -222,6 +215,15 @@ class FakeServer:
     requests: list[str]
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that timed out on a delayed answer (what those tests do) is expected, not a traceback."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 @pytest.fixture
 def fake_server() -> Iterator[Callable[[int, bytes, str, float], FakeServer]]:
     """Start loopback servers that answer every request with a fixed status/body (after ``delay`` s)."""
@@ -247,8 +249,7 @@ def fake_server() -> Iterator[Callable[[int, bytes, str, float], FakeServer]]:
 
             do_GET = do_POST = do_DELETE = _answer
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
+        server = _QuietServer(("127.0.0.1", 0), Handler)
         server.stop_event = stop  # type: ignore[attr-defined]
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         servers.append(server)

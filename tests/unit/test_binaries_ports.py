@@ -1,10 +1,14 @@
 """Binary resolution across platforms, and loopback port picking."""
 
+import json
 import socket
+import subprocess
+import sys
 
 import pytest
 
 from alertdrill.errors import BinaryNotFoundError
+from alertdrill.stack import ports
 from alertdrill.stack.binaries import Binary, resolve
 from alertdrill.stack.ports import free_ports, is_loopback, listening_ports
 
@@ -72,11 +76,45 @@ def test_override_that_is_another_program_is_refused(tmp_path, monkeypatch):
 
 
 def test_listening_ports_sees_a_port_from_listen_until_close():
-    """The port lock is released once every component's port is in LISTEN state: bound is not enough."""
+    """A served port is never picked: listening_ports reads the kernel's table (bound is not listening)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-        assert port not in listening_ports()  # bound, not listening: another stack could still not take it,
-        sock.listen()                         # but the component is not serving yet
+        assert port not in listening_ports()
+        sock.listen()
         assert port in listening_ports()
     assert port not in listening_ports()
+
+
+def test_ports_are_picked_below_the_ephemeral_range():
+    """The kernel hands ephemeral ports to outgoing connections: one could take a picked port before its
+    component binds it, or while a fault has the component stopped (the CI failure that led here)."""
+    start = int(ports.EPHEMERAL_RANGE.read_text().split()[0])
+    picked = free_ports(50)
+    assert all(ports.PORT_FLOOR <= port < start for port in picked), picked
+
+
+def _pick_first(monkeypatch, port: int) -> None:
+    """The random pick proposes ``port`` first, then the rest of the range."""
+    proposals = iter([port])
+    real = ports.random.randrange
+    monkeypatch.setattr(ports.random, "randrange", lambda a, b: next(proposals, None) or real(a, b))
+
+
+def test_a_port_leased_to_a_live_process_is_not_handed_out_again(tmp_path, monkeypatch):
+    leases = tmp_path / "leases"
+    (first,) = free_ports(1, leases=leases)
+    _pick_first(monkeypatch, first)  # the random pick proposes the leased port again: refused
+    (second,) = free_ports(1, leases=leases)
+    assert second != first
+    assert sorted(json.loads(line)["port"] for line in leases.read_text().splitlines()) == sorted([first, second])
+
+
+def test_a_lease_of_a_dead_process_is_given_back(tmp_path, monkeypatch):
+    leases = tmp_path / "leases"
+    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(child.stdout)
+    port = free_ports(1, leases=tmp_path / "scratch")[0]
+    leases.write_text(json.dumps({"port": port, "pid": dead_pid, "started": "1"}) + "\n")
+    _pick_first(monkeypatch, port)
+    assert free_ports(1, leases=leases) == [port]
