@@ -24,7 +24,8 @@ __all__ = ["LOOPBACK", "PORT_LEASES", "connect_error", "free_ports", "is_local_a
 
 #: Ports handed out and the process each is leased to (JSON lines, pruned of dead processes at each
 #: pick), under flock: stacks, Locust masters and tests started at the same moment never share a port.
-PORT_LEASES = Path(tempfile.gettempdir()) / "alertdrill-ports.leases"
+#: One file per user: another user's file in the sticky temp directory could be read but not written.
+PORT_LEASES = Path(tempfile.gettempdir()) / f"alertdrill-ports-{os.getuid()}.leases"
 
 LOOPBACK = "127.0.0.1"
 
