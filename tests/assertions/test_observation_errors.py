@@ -7,7 +7,6 @@ Prometheus would not give on demand: HTTP 500, a non-JSON body, a hung server.
 from __future__ import annotations
 
 import json
-import socket
 import time
 
 import pytest
@@ -16,6 +15,7 @@ from alertdrill.assertions.alertmanager import AlertmanagerClient
 from alertdrill.assertions.notifications import SinkClient
 from alertdrill.assertions.prometheus import PrometheusClient
 from alertdrill.errors import ConfigError, ObservationError
+from alertdrill.stack.ports import free_ports
 
 CLIENTS = [
     (PrometheusClient, lambda c: c.alerts(), "Prometheus"),
@@ -26,10 +26,9 @@ CLIENTS = [
 
 @pytest.fixture
 def closed_port_url():
-    """A loopback URL nobody listens on: the kernel gave us the port and we closed it."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    """A loopback URL nobody listens on: a leased port below the ephemeral range, so no connection can
+    be given it as its own source port and "connect" to itself."""
+    (port,) = free_ports(1)
     return f"http://127.0.0.1:{port}"
 
 
