@@ -19,6 +19,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from alertdrill.stack.process import process_start_ticks
+
 __all__ = ["LOOPBACK", "PORT_LEASES", "connect_error", "free_ports", "is_local_address", "is_loopback",
            "listening_ports", "port_open"]
 
@@ -47,7 +49,7 @@ def free_ports(count: int, host: str = LOOPBACK, *, leases: Path | None = None) 
             port = _pick(host, taken)
             taken.add(port)
             picked.append(port)
-        held.extend({"port": port, "pid": os.getpid(), "started": _start_time(os.getpid())} for port in picked)
+        held.extend({"port": port, "pid": os.getpid(), "started": process_start_ticks(os.getpid())} for port in picked)
         return picked
 
 
@@ -92,16 +94,6 @@ def _bind_any(host: str) -> int:
         return int(sock.getsockname()[1])
 
 
-def _start_time(pid: int) -> str | None:
-    """The process' start time in clock ticks since boot (field 22 of /proc/PID/stat): a lease names a
-    process, not a pid that may be reused."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat.rsplit(")", 1)[1].split()[19]
-
-
 @contextlib.contextmanager
 def _leases_locked(path: Path) -> Iterator[list[dict]]:
     """The live leases, under an exclusive flock held for the pick only (milliseconds); what the caller
@@ -114,9 +106,9 @@ def _leases_locked(path: Path) -> Iterator[list[dict]]:
             for line in handle.read().splitlines():
                 with contextlib.suppress(ValueError, KeyError, TypeError):
                     lease = json.loads(line)
-                    alive = lease["started"] is not None and _start_time(int(lease["pid"])) == lease["started"]
-                    if alive:
-                        held.append({"port": int(lease["port"]), "pid": int(lease["pid"]), "started": lease["started"]})
+                    pid, started = int(lease["pid"]), int(lease["started"])
+                    if process_start_ticks(pid) == started:  # the same process, not a reused pid
+                        held.append({"port": int(lease["port"]), "pid": pid, "started": started})
             yield held
             handle.seek(0)
             handle.truncate()

@@ -68,17 +68,17 @@ def _stack_info(args: argparse.Namespace):
 
 def cmd_verify(args: argparse.Namespace) -> int:
     import dataclasses
-    import tempfile
 
     from alertdrill.replay import current_rule_file, find_test_files, replay, retarget
+    from alertdrill.scratch import scratch_dir
 
     failed = 0
     for test_file in find_test_files(Path(p) for p in (args.paths or [_recordings_dir()])):
         outcomes = [replay(test_file)]
         if args.current_rules:
-            with tempfile.TemporaryDirectory(prefix="alertdrill-verify-") as tmp:
-                rules = current_rule_file(test_file.parent, Path(tmp) / "current.yml")
-                current = replay(retarget(test_file, rules, Path(tmp) / test_file.name))
+            with scratch_dir("verify") as tmp:
+                rules = current_rule_file(test_file.parent, tmp / "current.yml")
+                current = replay(retarget(test_file, rules, tmp / test_file.name))
                 outcomes.append(dataclasses.replace(current, test_file=test_file))
         for outcome, what in zip(outcomes, ("", "  (against the shipped rules as they are now)"), strict=False):
             print(outcome.line() + what)

@@ -22,11 +22,14 @@ def register(subparsers: Any) -> None:
 
 def cmd_recover(args: argparse.Namespace) -> int:
     from alertdrill.chaos.recovery import recover_run_dir
+    from alertdrill.scratch import sweep_orphaned_scratch
 
     stack = native_stack(args)
     lines = recover_run_dir(stack.run_dir)
     for line in lines:
         print(f"reverted: {line}")
+    for path in sweep_orphaned_scratch():
+        print(f"removed {path}: a scratch directory of a run that was killed")
     orphan = orphaned_owner(stack.run_dir)
     remove_stale_lock(stack.home / f"{stack.name}.session.lock")  # the killed session's, if any
     if orphan is not None:

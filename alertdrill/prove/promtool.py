@@ -12,10 +12,8 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -23,6 +21,7 @@ import yaml
 from alertdrill.assertions.durations import format_duration, parse_duration
 from alertdrill.errors import ConfigError
 from alertdrill.replay.series import encode_values, series_name
+from alertdrill.scratch import scratch_dir
 
 __all__ = ["Got", "Outcome", "Probe", "run_batch"]
 
@@ -154,8 +153,7 @@ def run_batch(rules_doc: Mapping[str, Any], probes: Sequence[Probe], *, alert: s
 
     if not probes:
         return []
-    with tempfile.TemporaryDirectory(prefix="alertdrill-prove-") as tmp:
-        folder = Path(tmp)
+    with scratch_dir("prove") as folder:
         dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml: the batch files are large
         (folder / "rules.yml").write_text(yaml.dump(dict(rules_doc), Dumper=dumper, sort_keys=False, width=100_000))
         doc = batch_doc("rules.yml", probes, alert, step)

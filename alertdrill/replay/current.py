@@ -8,12 +8,12 @@ renders it) tells CI whether a rule change would break what the nightly run obse
 from __future__ import annotations
 
 import json
-import tempfile
 from pathlib import Path
 
 import yaml
 
 from alertdrill.errors import ConfigError
+from alertdrill.scratch import scratch_dir
 from alertdrill.stack.rendering import StackTiming, load_yaml, render_rules
 
 __all__ = ["current_rule_file"]
@@ -33,10 +33,10 @@ def current_rule_file(recording: Path, out: Path) -> Path:
     if not meta.get("time_scale"):
         raise ConfigError(f"{meta_path} names no time_scale; re-record the run with --record")
     recorded = load_yaml(recording / "rules.yml", what="recorded rule file")["groups"][0]
-    with tempfile.TemporaryDirectory(prefix="alertdrill-current-") as tmp:
-        render_rules(layout.shipped_rule_files(), Path(tmp), timing=StackTiming(time_scale=float(meta["time_scale"])),
+    with scratch_dir("current") as tmp:
+        render_rules(layout.shipped_rule_files(), tmp, timing=StackTiming(time_scale=float(meta["time_scale"])),
                      overrides=load_catalogue().rule_overrides)
-        shipped = [rule for path in sorted(Path(tmp).glob("*.yml"))
+        shipped = [rule for path in sorted(tmp.glob("*.yml"))
                    for group in (yaml.safe_load(path.read_text()) or {}).get("groups", [])
                    for rule in group.get("rules", []) if "alert" in rule]
     rules = []

@@ -19,7 +19,6 @@ import json
 import re
 import shutil
 import subprocess
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from alertdrill.report.matrix import CoverageView, coverage_view, summary_page
 from alertdrill.report.renderers import Renderer, find_renderer
 from alertdrill.report.runbook import RUNBOOK, write_runbook
 from alertdrill.results import RunSummary
+from alertdrill.scratch import scratch_dir
 
 __all__ = ["RUN_FIRST", "RenderedReport", "read_results", "render_report"]
 
@@ -196,10 +196,10 @@ def render_report(results_dir: Path, output_dir: Path, *, summary_path: Path | N
     notes: list[str] = []
     runbook_page = write_runbook(output_dir / "runbook.html", runbook)
     allure_target = output_dir / "allure"
-    with tempfile.TemporaryDirectory(prefix="alertdrill-report-") as tmp:
-        staging = Path(tmp) / "results"
+    with scratch_dir("report") as tmp:
+        staging = tmp / "results"
         _stage(results_dir, staging, runbook_href="../runbook.html" if runbook_page else None)
-        _generate(chosen, staging, allure_target, Path(tmp))
+        _generate(chosen, staging, allure_target, tmp)
     links = {"Allure report (every scenario, its steps and attachments)": "allure/index.html"}
     if junit_path is not None and junit_path.is_file():
         shutil.copy2(junit_path, output_dir / "junit.xml")
