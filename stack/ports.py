@@ -19,8 +19,6 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from alertdrill.stack.process import process_start_ticks
-
 __all__ = ["LOOPBACK", "PORT_LEASES", "connect_error", "free_ports", "is_local_address", "is_loopback",
            "listening_ports", "port_open"]
 
@@ -42,6 +40,10 @@ def free_ports(count: int, host: str = LOOPBACK, *, leases: Path | None = None) 
     """``count`` distinct ports that are free on ``host`` (127.0.0.1 by default) and leased to this
     process until it exits: no other alertdrill process is handed them, and being outside the ephemeral
     range, no outgoing connection takes them either (a stopped Redis gets its port back)."""
+    # Imported here: the link proxy imports this module inside containers that have the standard
+    # library alone (stack.process needs tenacity).
+    from alertdrill.stack.process import process_start_ticks
+
     with _leases_locked(leases or PORT_LEASES) as held:
         taken = {lease["port"] for lease in held} | listening_ports()
         picked: list[int] = []
@@ -98,6 +100,8 @@ def _bind_any(host: str) -> int:
 def _leases_locked(path: Path) -> Iterator[list[dict]]:
     """The live leases, under an exclusive flock held for the pick only (milliseconds); what the caller
     leaves in the list is written back."""
+    from alertdrill.stack.process import process_start_ticks
+
     with open(path, "a+") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:

@@ -244,3 +244,23 @@ def test_a_cut_closes_open_connections_refuses_new_ones_and_heals(proxy):
     _set(control, {})  # an empty condition is a healthy link
     healed, _ = poll_until(lambda: _round_trip(port), timeout=10, interval=0.05, accept=lambda s: s is not None)
     assert healed, "the link did not heal after the cut was lifted"
+
+
+def test_the_proxy_imports_with_the_standard_library_alone():
+    """It runs inside the compose stand-in containers, which have no third-party packages (a port-lease
+    change once made it import tenacity, and every compose stack failed to start)."""
+    import subprocess
+    import sys
+
+    blocker = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        top = name.split('.')[0]\n"
+        "        if top not in sys.stdlib_module_names and top != 'alertdrill':\n"
+        "            raise ImportError(f'{name} is not in the standard library')\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import alertdrill.stack.linkproxy\n"
+    )
+    done = subprocess.run([sys.executable, "-c", blocker], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
