@@ -17,9 +17,10 @@ import random
 import socket
 import tempfile
 from collections.abc import Iterator
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-__all__ = ["LOOPBACK", "PORT_LEASES", "connect_error", "free_ports", "is_local_address", "is_loopback",
+__all__ = ["LOOPBACK", "PORT_LEASES", "Lease", "connect_error", "free_ports", "is_local_address", "is_loopback",
            "listening_ports", "port_open"]
 
 #: Ports handed out and the process each is leased to (JSON lines, pruned of dead processes at each
@@ -36,6 +37,16 @@ PICK_ATTEMPTS = 200
 EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
 
 
+@dataclass(frozen=True)
+class Lease:
+    """A port handed to one process: its pid and start time (clock ticks since boot), so a reused pid
+    does not keep a dead process' lease alive."""
+
+    port: int
+    pid: int
+    started: int
+
+
 def free_ports(count: int, host: str = LOOPBACK, *, leases: Path | None = None) -> list[int]:
     """``count`` distinct ports that are free on ``host`` (127.0.0.1 by default) and leased to this
     process until it exits: no other alertdrill process is handed them, and being outside the ephemeral
@@ -45,13 +56,14 @@ def free_ports(count: int, host: str = LOOPBACK, *, leases: Path | None = None) 
     from alertdrill.stack.process import process_start_ticks
 
     with _leases_locked(leases or PORT_LEASES) as held:
-        taken = {lease["port"] for lease in held} | listening_ports()
+        taken = {lease.port for lease in held} | listening_ports()
         picked: list[int] = []
         for _ in range(count):
             port = _pick(host, taken)
             taken.add(port)
             picked.append(port)
-        held.extend({"port": port, "pid": os.getpid(), "started": process_start_ticks(os.getpid())} for port in picked)
+        me, started = os.getpid(), process_start_ticks(os.getpid()) or 0
+        held.extend(Lease(port, me, started) for port in picked)
         return picked
 
 
@@ -97,7 +109,7 @@ def _bind_any(host: str) -> int:
 
 
 @contextlib.contextmanager
-def _leases_locked(path: Path) -> Iterator[list[dict]]:
+def _leases_locked(path: Path) -> Iterator[list[Lease]]:
     """The live leases, under an exclusive flock held for the pick only (milliseconds); what the caller
     leaves in the list is written back."""
     from alertdrill.stack.process import process_start_ticks
@@ -108,15 +120,15 @@ def _leases_locked(path: Path) -> Iterator[list[dict]]:
             handle.seek(0)
             held = []
             for line in handle.read().splitlines():
-                with contextlib.suppress(ValueError, KeyError, TypeError):
-                    lease = json.loads(line)
-                    pid, started = int(lease["pid"]), int(lease["started"])
-                    if process_start_ticks(pid) == started:  # the same process, not a reused pid
-                        held.append({"port": int(lease["port"]), "pid": pid, "started": started})
+                with contextlib.suppress(ValueError, KeyError, TypeError):  # a torn or foreign line: dropped
+                    raw = json.loads(line)
+                    lease = Lease(int(raw["port"]), int(raw["pid"]), int(raw["started"]))
+                    if process_start_ticks(lease.pid) == lease.started:  # the same process, not a reused pid
+                        held.append(lease)
             yield held
             handle.seek(0)
             handle.truncate()
-            handle.write("".join(json.dumps(lease) + "\n" for lease in held))
+            handle.write("".join(json.dumps(asdict(lease)) + "\n" for lease in held))
             handle.flush()
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
