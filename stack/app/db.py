@@ -78,8 +78,8 @@ class Database:
                 "row_factory": dict_row,
                 "autocommit": True,
             },
-            min_size=settings.db_pool_min_size,
-            max_size=max(settings.db_pool_max_size, settings.db_pool_min_size),
+            min_size=settings.db_pool_max_size,  # full from the start (Settings)
+            max_size=settings.db_pool_max_size,
             timeout=settings.db_pool_timeout_s,
             reconnect_timeout=settings.db_reconnect_timeout_s,
             check=self._check,
