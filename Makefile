@@ -12,11 +12,18 @@ setup:
 # The toolkit's own test suite: unit tests, integration tests against the real native stack and,
 # on a real Docker engine, the compose backend (hence --docker), promtool rule tests. Test files run
 # in parallel (a module's tests on one worker, each worker with a session stack of its own); the
-# slowest 20 are listed at the end, where the time of a CI run goes.
+# slowest 20 are listed at the end, where the time of a CI run goes. The Docker path's end-to-end
+# tests run afterwards with the machine to themselves: beside three busy workers, compose drills
+# failed 2 clean-clone runs in 4 on stalls of several seconds in the containers' networking
+# (docs/benchmarks.md); both parts always run, and either failing fails the target.
 TEST_WORKERS ?= 3
 test:
 	bash scripts/setup.sh --docker
-	.venv/bin/python -m pytest tests -n $(TEST_WORKERS) --dist loadfile --durations=20
+	status=0; \
+	.venv/bin/python -m pytest tests --ignore=tests/docker -n $(TEST_WORKERS) --dist loadfile --durations=20 \
+		|| status=1; \
+	.venv/bin/python -m pytest tests/docker --durations=5 || status=1; \
+	exit $$status
 
 # The main job: every documented alert proven end to end, then (for the report's per-alert coverage)
 # every rule proven fireable by synthesis, then the HTML report. Drills run in
