@@ -14,7 +14,7 @@ setup:
 # in parallel (a module's tests on one worker, each worker with a session stack of its own); the
 # slowest 20 are listed at the end, where the time of a CI run goes. The Docker path's end-to-end
 # tests run afterwards with the machine to themselves: beside three busy workers, compose drills
-# failed 2 clean-clone runs in 4 on stalls of several seconds in the containers' networking
+# failed 2 clean-clone runs in 4 on stalls of several seconds whose cause is not yet shown
 # (docs/benchmarks.md); both parts always run, and either failing fails the target.
 TEST_WORKERS ?= 3
 test:
